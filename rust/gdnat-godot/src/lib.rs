@@ -1,0 +1,1 @@
+//! gdnat Godot binding (being written).

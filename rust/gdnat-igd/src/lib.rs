@@ -1,0 +1,33 @@
+//! # gdnat-igd
+//!
+//! The UPnP IGD client core of gdnat. It has no Godot dependency.
+//!
+//! Layers, each depending only on the ones above it:
+//! 1. [`proto`]: sans-I/O code. Build and parse SSDP, device descriptions and SOAP.
+//! 2. [`transport`]: a socket2 UDP socket for SSDP and a ureq HTTP client, each bounded in
+//!    time and size.
+//! 3. [`client`]: discovery, per-device gateway validation and the port-mapping operations,
+//!    as a blocking API.
+//!
+//! Errors are typed per operation ([`error`]) and name the router's answer. The mapping of every
+//! failure to the Godot engine's `UPNP.UPNPResult` codes lives in exactly one place:
+//! [`result_code`].
+
+pub mod cancel;
+pub mod client;
+pub mod error;
+pub mod proto;
+pub mod result_code;
+pub mod transport;
+
+pub use cancel::CancelToken;
+pub use client::{
+    discover, DeviceStatus, DiscoverOptions, DiscoveredDevice, Gateway, LocalPort, PortMappingEntry,
+    PortMappingRequest, Protocol, StatusInfo,
+};
+pub use error::{
+    AddAnyPortMappingError, AddPortMappingError, DeletePortMappingError, DiscoverError,
+    GetExternalIpError, GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError,
+    GetStatusInfoError, RequestError, UpnpErrorCode,
+};
+pub use result_code::UpnpResult;

@@ -1,0 +1,1 @@
+//! Layer 2: transports, each bounded in time and size: the SSDP UDP socket and the HTTP client.

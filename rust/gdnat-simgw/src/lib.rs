@@ -1,0 +1,1 @@
+//! Simulated UPnP IGD gateway (placeholder, being written).
