@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every gdnat test: Rust unit and simulated-gateway tests, the real-router test bed, the
+# CLI end-to-end checks, the side-by-side Godot conformance suite, the async/lifecycle suites
+# and the headless demo. Needs root (network namespaces). Sets the machine up first.
+#
+#   sudo bash tests/all.sh            # everything
+#   sudo bash tests/all.sh --no-setup # skip apt/Godot provisioning (already done)
+#
+# Prints one line per stage and ends with `N passed, N failed`. Exit status 0 only when every
+# stage passed. Logs go to ${GDNAT_LOGS:-/tmp/gdnat-logs}.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT_DIR=$PWD
+export GDNAT_LOGS=${GDNAT_LOGS:-/tmp/gdnat-logs}
+mkdir -p "$GDNAT_LOGS"
+
+if [[ $(id -u) != 0 ]]; then
+    echo "tests/all.sh needs root (it creates network namespaces); run it with sudo" >&2
+    exit 2
+fi
+
+setup=1
+for a in "$@"; do
+    case $a in
+        --no-setup) setup=0 ;;
+        *) echo "unknown option $a" >&2; exit 2 ;;
+    esac
+done
+
+passed=0
+failed=0
+failed_stages=()
+
+# stage NAME CMD... : runs one stage with a time bound, logs it, records the verdict.
+stage() {
+    local name=$1; shift
+    local log="$GDNAT_LOGS/stage-$name.log"
+    local t0=$SECONDS
+    echo "=== $name: $*"
+    if timeout --kill-after=10 "${STAGE_TIMEOUT:-900}" "$@" > >(tee "$log") 2>&1; then
+        passed=$((passed + 1))
+        echo "=== PASS $name ($((SECONDS - t0)) s)"
+    else
+        failed=$((failed + 1))
+        failed_stages+=("$name")
+        echo "=== FAIL $name ($((SECONDS - t0)) s), log: $log"
+    fi
+}
+
+if ((setup)); then
+    stage setup bash tests/setup.sh || true
+fi
+stage build bash tests/build.sh --all
+stage rust-tests cargo test --workspace --locked
+stage rust-ssdp-tests bash tests/lib/isolated.sh cargo test --workspace --locked --offline -- --ignored
+stage testbed-verify bash tests/testbed/testbed.sh verify
+stage core-e2e bash tests/e2e/core-e2e.sh
+stage godot-conformance bash tests/godot/run-conformance.sh
+stage godot-async bash tests/godot/run-async.sh
+stage demo bash tests/demo/run-demo.sh
+
+# Nothing may be left behind.
+left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(igd-|gdnat)' | tr '\n' ' ')
+if [[ -n $left ]]; then
+    echo "=== FAIL cleanup: namespaces left behind: $left"
+    failed=$((failed + 1)); failed_stages+=(cleanup)
+else
+    passed=$((passed + 1))
+fi
+
+echo
+if ((failed)); then echo "failed stages: ${failed_stages[*]}"; fi
+echo "stages: $passed passed, $failed failed"
+((failed == 0))
