@@ -1,0 +1,233 @@
+//! SOAP control: request envelopes, the SOAPAction header, and parsing of answers and faults
+//! (godot-upnp-spec §7.4).
+
+use super::xml::{walk, Node};
+use crate::error::{Fault, UpnpErrorCode};
+
+/// The SOAP 1.1 envelope namespace.
+pub const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// The SOAP 1.1 encoding style.
+pub const ENCODING_STYLE: &str = "http://schemas.xmlsoap.org/soap/encoding/";
+
+/// Action names and their in-argument names, in the order routers expect.
+pub mod actions {
+    /// AddPortMapping.
+    pub const ADD_PORT_MAPPING: &str = "AddPortMapping";
+    /// AddAnyPortMapping (IGD v2).
+    pub const ADD_ANY_PORT_MAPPING: &str = "AddAnyPortMapping";
+    /// DeletePortMapping.
+    pub const DELETE_PORT_MAPPING: &str = "DeletePortMapping";
+    /// GetExternalIPAddress.
+    pub const GET_EXTERNAL_IP_ADDRESS: &str = "GetExternalIPAddress";
+    /// GetStatusInfo.
+    pub const GET_STATUS_INFO: &str = "GetStatusInfo";
+    /// GetSpecificPortMappingEntry.
+    pub const GET_SPECIFIC_PORT_MAPPING_ENTRY: &str = "GetSpecificPortMappingEntry";
+    /// GetGenericPortMappingEntry.
+    pub const GET_GENERIC_PORT_MAPPING_ENTRY: &str = "GetGenericPortMappingEntry";
+
+    /// In-arguments of AddPortMapping and AddAnyPortMapping.
+    pub const ADD_PORT_MAPPING_ARGS: [&str; 8] = [
+        "NewRemoteHost",
+        "NewExternalPort",
+        "NewProtocol",
+        "NewInternalPort",
+        "NewInternalClient",
+        "NewEnabled",
+        "NewPortMappingDescription",
+        "NewLeaseDuration",
+    ];
+    /// In-arguments of DeletePortMapping and GetSpecificPortMappingEntry.
+    pub const PORT_KEY_ARGS: [&str; 3] = ["NewRemoteHost", "NewExternalPort", "NewProtocol"];
+    /// In-argument of GetGenericPortMappingEntry.
+    pub const GENERIC_ENTRY_ARGS: [&str; 1] = ["NewPortMappingIndex"];
+}
+
+/// Escapes `& < > " '` for element content.
+pub fn xml_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The value of the `SOAPAction` header, quotes included: `"<service type>#<action>"`.
+pub fn soap_action_header(service_type: &str, action: &str) -> String {
+    format!("\"{service_type}#{action}\"")
+}
+
+/// A request envelope: XML declaration, `s:Envelope`, `s:Body`, `<u:Action xmlns:u="type">`, one
+/// child per argument in the given order, every value (and the service type) XML-escaped.
+pub fn build_request(service_type: &str, action: &str, args: &[(&str, &str)]) -> String {
+    let mut body = format!(
+        "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"{ENVELOPE_NS}\" s:encodingStyle=\"{ENCODING_STYLE}\"><s:Body><u:{action} xmlns:u=\"{}\">",
+        xml_escape(service_type)
+    );
+    for (name, value) in args {
+        body.push_str(&format!("<{name}>{}</{name}>", xml_escape(value)));
+    }
+    body.push_str(&format!("</u:{action}></s:Body></s:Envelope>\r\n"));
+    body
+}
+
+/// A SOAP answer: its leaf values, or the router's fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SoapAnswer {
+    /// No `errorCode` anywhere: every leaf element as (local name, text), in document order.
+    Values(Vec<(String, String)>),
+    /// An `errorCode` element was present.
+    Fault(Fault),
+}
+
+/// Looks up the first leaf called `name`.
+pub fn value_of<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Most leaves kept from one answer.
+const MAX_LEAVES: usize = 256;
+
+/// Parses a SOAP answer body (no XML prolog needed). An `errorCode` element anywhere makes it a
+/// fault, even if the XML breaks later; its text parsed as an integer (after trimming), with
+/// non-numeric text giving -1. Otherwise malformed XML is an error (the reason as text).
+pub fn parse_answer(body: &str) -> Result<SoapAnswer, String> {
+    let mut values: Vec<(String, String)> = Vec::new();
+    let mut error_code: Option<i32> = None;
+    let mut error_description = String::new();
+    let result = walk(body, |node| {
+        if let Node::Leaf(path, value) = node {
+            let name = path.last().map(String::as_str).unwrap_or_default();
+            match name {
+                "errorCode" if error_code.is_none() => error_code = Some(value.trim().parse().unwrap_or(-1)),
+                "errorDescription" if error_description.is_empty() => error_description = value.trim().to_string(),
+                _ => {}
+            }
+            if values.len() < MAX_LEAVES {
+                values.push((name.to_string(), value.to_string()));
+            }
+        }
+    });
+    if let Some(code) = error_code {
+        return Ok(SoapAnswer::Fault(Fault { code: UpnpErrorCode::from_code(code), description: error_description }));
+    }
+    result.map(|()| SoapAnswer::Values(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(http: &str) -> &str {
+        http.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("")
+    }
+
+    #[test]
+    fn request_matches_the_real_request_shape() {
+        let real = include_str!("../../../../tests/data/miniupnpd/soap/AddPortMapping-ok.request.xml");
+        let service = "urn:schemas-upnp-org:service:WANIPConnection:2";
+        let args: Vec<(&str, &str)> = actions::ADD_PORT_MAPPING_ARGS
+            .iter()
+            .copied()
+            .zip(["", "7777", "TCP", "7777", "10.77.0.2", "1", "test", "3600"])
+            .collect();
+        let built = build_request(service, actions::ADD_PORT_MAPPING, &args);
+        assert_eq!(built, real);
+        assert!(built.starts_with("<?xml version=\"1.0\"?>"));
+        assert!(built.contains("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body><u:AddPortMapping xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:2\"><NewRemoteHost></NewRemoteHost><NewExternalPort>7777</NewExternalPort>"));
+        assert!(built.contains("<NewLeaseDuration>3600</NewLeaseDuration></u:AddPortMapping></s:Body></s:Envelope>"));
+        for (name, value) in &args {
+            assert!(real.contains(&format!("<{name}>")), "real request has {name}");
+            assert!(built.contains(&format!("<{name}>{value}</{name}>")));
+        }
+        match parse_answer(&built).unwrap() {
+            SoapAnswer::Values(values) => assert_eq!(value_of(&values, "NewInternalClient"), Some("10.77.0.2")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn values_are_escaped_and_round_trip() {
+        let built = build_request("urn:x", "AddPortMapping", &[("NewPortMappingDescription", "<a & \"b\" 'c'>")]);
+        assert!(built.contains("<NewPortMappingDescription>&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;</NewPortMappingDescription>"));
+        match parse_answer(&built).unwrap() {
+            SoapAnswer::Values(values) => assert_eq!(value_of(&values, "NewPortMappingDescription"), Some("<a & \"b\" 'c'>")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn soap_action_is_quoted() {
+        assert_eq!(soap_action_header("urn:schemas-upnp-org:service:WANIPConnection:1", "GetExternalIPAddress"),
+            "\"urn:schemas-upnp-org:service:WANIPConnection:1#GetExternalIPAddress\"");
+    }
+
+    #[test]
+    fn parses_real_success_answers() {
+        let http = include_str!("../../../../tests/data/miniupnpd/soap/GetGenericPortMappingEntry-0.response.http");
+        let SoapAnswer::Values(values) = parse_answer(body_of(http)).unwrap() else { panic!("fault") };
+        assert_eq!(value_of(&values, "NewExternalPort"), Some("7777"));
+        assert_eq!(value_of(&values, "NewRemoteHost"), Some(""));
+        assert_eq!(value_of(&values, "NewLeaseDuration"), Some("3600"));
+        let http = include_str!("../../../../tests/data/miniupnpd/no-public-ip/soap/GetExternalIPAddress-empty.response.http");
+        let SoapAnswer::Values(values) = parse_answer(body_of(http)).unwrap() else { panic!("fault") };
+        assert_eq!(value_of(&values, "NewExternalIPAddress"), Some(""));
+    }
+
+    #[test]
+    fn parses_real_faults_without_prolog() {
+        let cases = [
+            (include_str!("../../../../tests/data/miniupnpd/soap/GetSpecificPortMappingEntry-error-714.response.http"), 714, UpnpErrorCode::NoSuchEntryInArray),
+            (include_str!("../../../../tests/data/miniupnpd/soap/AddPortMapping-error-718-conflict.response.http"), 718, UpnpErrorCode::ConflictInMappingEntry),
+            (include_str!("../../../../tests/data/miniupnpd/soap/AddPortMapping-error-716-port-0.response.http"), 716, UpnpErrorCode::WildCardNotPermittedInExtPort),
+            (include_str!("../../../../tests/data/miniupnpd/soap/GetGenericPortMappingEntry-error-713.response.http"), 713, UpnpErrorCode::SpecifiedArrayIndexInvalid),
+            (include_str!("../../../../tests/data/miniupnpd/soap/UnknownAction-error-401.response.http"), 401, UpnpErrorCode::InvalidAction),
+            (include_str!("../../../../tests/data/miniupnpd/no-public-ip/soap/AddPortMapping-error-forwarding-disabled.response.http"), 501, UpnpErrorCode::ActionFailed),
+        ];
+        for (http, number, code) in cases {
+            assert!(!body_of(http).starts_with("<?xml"));
+            match parse_answer(body_of(http)).unwrap() {
+                SoapAnswer::Fault(fault) => {
+                    assert_eq!(fault.code, code);
+                    assert_eq!(fault.code.code(), number);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let SoapAnswer::Fault(fault) = parse_answer(body_of(cases[2].0)).unwrap() else { panic!() };
+        assert_eq!(fault.description, "Wildcard not permited in ExtPort");
+    }
+
+    #[test]
+    fn non_numeric_error_code_is_minus_one() {
+        let body = "<Envelope><Body><Fault><detail><UPnPError><errorCode> abc </errorCode></UPnPError></detail></Fault></Body></Envelope>";
+        assert_eq!(parse_answer(body).unwrap(), SoapAnswer::Fault(Fault { code: UpnpErrorCode::Other(-1), description: String::new() }));
+        let body = "<e><errorCode>799</errorCode><errorDescription>Odd</errorDescription></e>";
+        assert_eq!(parse_answer(body).unwrap(), SoapAnswer::Fault(Fault { code: UpnpErrorCode::Other(799), description: "Odd".into() }));
+    }
+
+    #[test]
+    fn fault_wins_even_in_broken_xml() {
+        let body = "<s:Envelope><s:Body><s:Fault><detail><UPnPError><errorCode>718</errorCode><errorDescription>x";
+        assert!(matches!(parse_answer(body), Ok(SoapAnswer::Fault(Fault { code: UpnpErrorCode::ConflictInMappingEntry, .. }))));
+    }
+
+    #[test]
+    fn malformed_and_garbage_are_errors_not_panics() {
+        assert!(parse_answer("<a><b>1</b>").is_err());
+        assert!(parse_answer("<html><body>oops</p></html>").is_err());
+        let junk: String = (0..20_000u32).filter_map(char::from_u32).collect();
+        let _ = parse_answer(&junk);
+        assert_eq!(parse_answer("").unwrap(), SoapAnswer::Values(vec![]));
+        let many = format!("<r>{}</r>", "<a>1</a>".repeat(50_000));
+        let SoapAnswer::Values(values) = parse_answer(&many).unwrap() else { panic!() };
+        assert_eq!(values.len(), MAX_LEAVES);
+    }
+}
