@@ -1,0 +1,161 @@
+## Side-by-side conformance suite: the same GDScript checks run against the engine's
+## UPNP/UPNPDevice and gdnat's NatUPNP/NatUPNPDevice, in one engine process, and every result is
+## compared. Run (always inside a network namespace, see tests/godot/run-conformance.sh):
+##   godot --headless --path godot-project -s res://tests/conformance/conformance.gd -- --mode=offline
+## Modes: offline | soap | testbed | sim (sim also takes --scenario=NAME and --location=URL).
+## Prints one `PASS|FAIL` line per compared check, then the table `check | engine | ours | verdict`
+## and `N passed, N failed`. Verdicts: SAME, ALLOWED(Dn) (a listed allowed difference whose exact
+## engine and gdnat values are encoded in the check), DIFF (failure), EXTRA (gdnat-only surface),
+## INFO (printed, not compared), SKIP (not runnable here, with the reason).
+extends "res://tests/lib/suite.gd"
+
+const Pair := preload("res://tests/conformance/pair.gd")
+
+## The engine's pair and ours.
+var engine: Pair = Pair.new("engine", "UPNP", "UPNPDevice")
+var ours: Pair = Pair.new("ours", "NatUPNP", "NatUPNPDevice")
+## Rows of the final table: [check, engine, ours, verdict].
+var rows: Array = []
+## Selected mode.
+var mode := "offline"
+
+
+func before_all() -> void:
+	watchdog_seconds = float(arg("watchdog", "600"))
+	mode = arg("mode", "offline")
+	print("conformance: mode=%s engine=%s ours=%s (%s)" % [mode, Engine.get_version_info().string,
+		ours.upnp_class, "loaded" if ours.available() else ours.unavailable_reason()])
+
+
+func after_all() -> void:
+	print_table()
+
+
+func test_conformance() -> void:
+	var path := "res://tests/conformance/%s.gd" % mode
+	if not ResourceLoader.exists(path):
+		check(false, "unknown mode %s" % mode)
+		return
+	var group = load(path).new(self)
+	for method in group.get_script().get_script_method_list():
+		var name: String = method["name"]
+		if not name.begins_with("check_") or not _selected(name):
+			continue
+		_current = name
+		await group.call(name)
+	_current = "test_conformance"
+
+
+## Runs `fn(pair)` for both pairs and records one row. `opts`:
+##   allowed: "Dn" with engine: <value|Callable> and ours: <value|Callable> — the exact allowed pattern;
+##   spec: the value the spec says the engine returns (a mismatch marks the row SPEC?, a failure,
+##         because then the check itself is wrong);
+##   timed: true to print each side's wall time next to its value (never compared).
+func compare(title: String, fn: Callable, opts := {}) -> void:
+	var e := _run_side(engine, fn)
+	var o := _run_side(ours, fn)
+	var verdict := "DIFF"
+	if not ours.available():
+		verdict = "DIFF"
+	elif _same(e.value, o.value):
+		verdict = "SAME"
+	elif opts.has("allowed") and _matches(e.value, opts.engine) and _matches(o.value, opts.ours):
+		verdict = "ALLOWED(%s)" % opts.allowed
+	if opts.has("spec") and not _matches(e.value, opts.spec):
+		verdict = "SPEC? engine should be %s" % fmt(opts.spec)
+	var e_text: String = e.text + (" (%d ms)" % e.ms if opts.get("timed", false) else "")
+	var o_text: String = o.text + (" (%d ms)" % o.ms if opts.get("timed", false) and ours.available() else "")
+	record(title, e_text, o_text, verdict)
+
+
+## Records a row where only gdnat has something (verdict EXTRA, a pass).
+func extra(title: String, ours_text: String) -> void:
+	record(title, "-", ours_text, "EXTRA")
+
+
+## Records a row that was not run, with the reason (neither pass nor fail).
+func skip(title: String, reason: String) -> void:
+	record(title, "-", "-", "SKIP: " + reason)
+
+
+## Records an informational row (values printed, not compared).
+func info(title: String, e_text: String, o_text: String) -> void:
+	record(title, e_text, o_text, "INFO")
+
+
+## Records a finished row, and a pass/fail for the summary line.
+func record(title: String, e_text: String, o_text: String, verdict: String) -> void:
+	rows.append([title, e_text, o_text, verdict])
+	var line := "%s | %s | %s | %s" % [title, e_text, o_text, verdict]
+	if verdict == "SAME" or verdict.begins_with("ALLOWED") or verdict == "EXTRA":
+		check(true, line)
+	elif verdict.begins_with("SKIP") or verdict == "INFO":
+		print("%s %s: %s" % [verdict.get_slice(":", 0), _current, line])
+	else:
+		check(false, line)
+
+
+## Prints the whole table (markdown, so it can be pasted into docs/conformance.md).
+func print_table() -> void:
+	print("")
+	print("| check | engine | ours | verdict |")
+	print("|---|---|---|---|")
+	for r in rows:
+		print("| %s | %s | %s | %s |" % [_cell(r[0]), _cell(r[1]), _cell(r[2]), _cell(r[3])])
+	var counts := {}
+	for r in rows:
+		var v: String = r[3].get_slice("(", 0).get_slice(":", 0).get_slice(" ", 0)
+		counts[v] = counts.get(v, 0) + 1
+	print("")
+	print("conformance %s: %s" % [mode, JSON.stringify(counts)])
+
+
+## Short, stable text for a value.
+func fmt(v) -> String:
+	match typeof(v):
+		TYPE_NIL:
+			return "null"
+		TYPE_STRING, TYPE_STRING_NAME:
+			var s := String(v)
+			if s.length() > 140:
+				s = s.substr(0, 137) + "..."
+			return '"%s"' % s.c_escape()
+		TYPE_ARRAY:
+			var parts := PackedStringArray()
+			for x in v:
+				parts.append(fmt(x))
+			return "[%s]" % ", ".join(parts)
+		TYPE_DICTIONARY:
+			var parts := PackedStringArray()
+			for k in v:
+				parts.append("%s: %s" % [k, fmt(v[k])])
+			return "{%s}" % ", ".join(parts)
+		TYPE_CALLABLE:
+			return "<pattern>"
+		TYPE_OBJECT:
+			return "<%s>" % (v.get_class() if v != null else "null")
+		_:
+			return str(v)
+
+
+func _run_side(pair: Pair, fn: Callable) -> Dictionary:
+	if not pair.available():
+		return {"value": "<%s>" % pair.unavailable_reason(), "text": pair.unavailable_reason(), "ms": 0}
+	var t0 := Time.get_ticks_msec()
+	var v = fn.call(pair)
+	var ms := Time.get_ticks_msec() - t0
+	return {"value": v, "text": fmt(v), "ms": ms}
+
+
+func _same(a, b) -> bool:
+	return typeof(a) == typeof(b) and a == b
+
+
+func _matches(v, pattern) -> bool:
+	if typeof(pattern) == TYPE_CALLABLE:
+		return bool(pattern.call(v))
+	return _same(v, pattern)
+
+
+func _cell(s: String) -> String:
+	return s.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,408 @@
+## Offline conformance group: API surface through ClassDB, defaults, list handling, argument
+## validation and control-URL parsing (spec "Compatibility test ideas" 1-12 and 14). Nothing here
+## sends a packet; run it inside tests/lib/isolated.sh anyway.
+extends RefCounted
+
+const SPEC_RESULTS := ["UPNP_RESULT_SUCCESS", "UPNP_RESULT_NOT_AUTHORIZED",
+	"UPNP_RESULT_PORT_MAPPING_NOT_FOUND", "UPNP_RESULT_INCONSISTENT_PARAMETERS",
+	"UPNP_RESULT_NO_SUCH_ENTRY_IN_ARRAY", "UPNP_RESULT_ACTION_FAILED",
+	"UPNP_RESULT_SRC_IP_WILDCARD_NOT_PERMITTED", "UPNP_RESULT_EXT_PORT_WILDCARD_NOT_PERMITTED",
+	"UPNP_RESULT_INT_PORT_WILDCARD_NOT_PERMITTED", "UPNP_RESULT_REMOTE_HOST_MUST_BE_WILDCARD",
+	"UPNP_RESULT_EXT_PORT_MUST_BE_WILDCARD", "UPNP_RESULT_NO_PORT_MAPS_AVAILABLE",
+	"UPNP_RESULT_CONFLICT_WITH_OTHER_MECHANISM", "UPNP_RESULT_CONFLICT_WITH_OTHER_MAPPING",
+	"UPNP_RESULT_SAME_PORT_VALUES_REQUIRED", "UPNP_RESULT_ONLY_PERMANENT_LEASE_SUPPORTED",
+	"UPNP_RESULT_INVALID_GATEWAY", "UPNP_RESULT_INVALID_PORT", "UPNP_RESULT_INVALID_PROTOCOL",
+	"UPNP_RESULT_INVALID_DURATION", "UPNP_RESULT_INVALID_ARGS", "UPNP_RESULT_INVALID_RESPONSE",
+	"UPNP_RESULT_INVALID_PARAM", "UPNP_RESULT_HTTP_ERROR", "UPNP_RESULT_SOCKET_ERROR",
+	"UPNP_RESULT_MEM_ALLOC_ERROR", "UPNP_RESULT_NO_GATEWAY", "UPNP_RESULT_NO_DEVICES",
+	"UPNP_RESULT_UNKNOWN_ERROR"]
+const SPEC_STATUSES := ["IGD_STATUS_OK", "IGD_STATUS_HTTP_ERROR", "IGD_STATUS_HTTP_EMPTY",
+	"IGD_STATUS_NO_URLS", "IGD_STATUS_NO_IGD", "IGD_STATUS_DISCONNECTED",
+	"IGD_STATUS_UNKNOWN_DEVICE", "IGD_STATUS_INVALID_CONTROL", "IGD_STATUS_MALLOC_ERROR",
+	"IGD_STATUS_UNKNOWN_ERROR"]
+const WANIP1 := "urn:schemas-upnp-org:service:WANIPConnection:1"
+
+## The running suite (rows, compare()).
+var t
+
+
+func _init(suite) -> void:
+	t = suite
+
+
+# --- 1. API surface --------------------------------------------------------------------------
+
+func check_surface() -> void:
+	if not t.ours.available():
+		t.record("surface: ours loaded", "yes", t.ours.unavailable_reason(), "DIFF")
+	for kind in ["upnp", "device"]:
+		var ecls: String = _cls(t.engine, kind)
+		t.compare("surface %s: parent class" % kind,
+			func(p): return String(ClassDB.get_parent_class(_cls(p, kind))), {"spec": "RefCounted"})
+		var engine_methods := []
+		for m in ClassDB.class_get_method_list(ecls, true):
+			engine_methods.append(m.name)
+		engine_methods.sort()
+		for name in engine_methods:
+			t.compare("surface %s: method %s" % [kind, name], func(p): return _method_sig(p, kind, name))
+		var engine_props := []
+		for prop in ClassDB.class_get_property_list(ecls, true):
+			if prop.usage & PROPERTY_USAGE_CATEGORY or prop.usage & PROPERTY_USAGE_GROUP:
+				continue
+			engine_props.append(prop.name)
+		for name in engine_props:
+			t.compare("surface %s: property %s" % [kind, name], func(p): return _prop_sig(p, kind, name))
+		var engine_consts := ClassDB.class_get_integer_constant_list(ecls, true)
+		for name in engine_consts:
+			t.compare("surface %s: constant %s" % [kind, name],
+				func(p): return _const_value(p, kind, name))
+		t.compare("surface %s: constants' enum names" % kind,
+			func(p): return _enum_names(p, kind, engine_consts))
+		t.compare("surface %s: signals (engine has none)" % kind,
+			func(p): return _engine_signals_in(p, kind), {"spec": []})
+		if t.ours.available():
+			var ocls: String = _cls(t.ours, kind)
+			var ours_methods := []
+			for m in ClassDB.class_get_method_list(ocls, true):
+				if not engine_methods.has(m.name) and not m.name.begins_with("_"):
+					ours_methods.append(m.name)
+			ours_methods.sort()
+			for name in ours_methods:
+				t.extra("surface %s: method %s" % [kind, name], _method_sig(t.ours, kind, name))
+			for prop in ClassDB.class_get_property_list(ocls, true):
+				if not engine_props.has(prop.name) and not (prop.usage & (PROPERTY_USAGE_CATEGORY | PROPERTY_USAGE_GROUP)):
+					t.extra("surface %s: property %s" % [kind, prop.name], _prop_sig(t.ours, kind, prop.name))
+			for name in ClassDB.class_get_integer_constant_list(ocls, true):
+				if not engine_consts.has(name):
+					t.extra("surface %s: constant %s" % [kind, name], str(ClassDB.class_get_integer_constant(ocls, name)))
+			for s in ClassDB.class_get_signal_list(ocls, true):
+				t.extra("surface %s: signal %s" % [kind, s.name], _signal_sig(t.ours, s))
+
+
+# --- 2. enum values in the spec's order ------------------------------------------------------
+
+func check_enum_values() -> void:
+	t.compare("2 UPNP_RESULT_* values in spec order", func(p):
+		var out := []
+		for n in SPEC_RESULTS:
+			out.append(ClassDB.class_get_integer_constant(p.upnp_class, n) if ClassDB.class_has_integer_constant(p.upnp_class, n) else -1)
+		return out, {"spec": range(29)})
+	t.compare("2 IGD_STATUS_* values in spec order", func(p):
+		var out := []
+		for n in SPEC_STATUSES:
+			out.append(ClassDB.class_get_integer_constant(p.device_class, n) if ClassDB.class_has_integer_constant(p.device_class, n) else -1)
+		return out, {"spec": range(10)})
+
+
+# --- 1. defaults -----------------------------------------------------------------------------
+
+func check_defaults() -> void:
+	t.compare("1 UPNP defaults [multicast_if, local_port, ipv6, device_count]", func(p):
+		var u = p.new_upnp()
+		return [u.discover_multicast_if, u.discover_local_port, u.discover_ipv6, u.get_device_count()],
+		{"spec": ["", 0, false, 0]})
+	t.compare("1 UPNP defaults via getters", func(p):
+		var u = p.new_upnp()
+		return [u.get_discover_multicast_if(), u.get_discover_local_port(), u.is_discover_ipv6()],
+		{"spec": ["", 0, false]})
+	t.compare("1 device defaults [5 strings, status, valid]", func(p):
+		var d = p.new_device()
+		return [d.description_url, d.service_type, d.igd_control_url, d.igd_service_type,
+			d.igd_our_addr, d.igd_status, d.is_valid_gateway()],
+		{"spec": ["", "", "", "", "", 9, false]})
+	t.compare("1 properties store verbatim (no clamping)", func(p):
+		var u = p.new_upnp()
+		u.discover_local_port = 70000
+		u.discover_multicast_if = " eth0 "
+		u.discover_ipv6 = true
+		var d = p.new_device()
+		d.description_url = "not a url"
+		d.igd_our_addr = "::1"
+		return [u.discover_local_port, u.discover_multicast_if, u.discover_ipv6, d.description_url, d.igd_our_addr],
+		{"spec": [70000, " eth0 ", true, "not a url", "::1"]})
+	t.compare("1 setters/getters by name", func(p):
+		var d = p.new_device()
+		d.set_igd_control_url("http://x/")
+		d.set_service_type("st")
+		return [d.get_igd_control_url(), d.get_service_type()], {"spec": ["http://x/", "st"]})
+
+
+# --- 14. class identity (adapted: compare what does not depend on the class names) ----------
+
+func check_identity() -> void:
+	t.compare("14 instance is_class(own class), is RefCounted", func(p):
+		var u = p.new_upnp()
+		var d = p.new_device()
+		return [u.is_class(p.upnp_class), d.is_class(p.device_class), u is RefCounted, d is RefCounted],
+		{"spec": [true, true, true, true]})
+	t.info("14 get_class()", t.engine.new_upnp().get_class() + " / " + t.engine.new_device().get_class(),
+		(t.ours.new_upnp().get_class() + " / " + t.ours.new_device().get_class()) if t.ours.available() else "-")
+
+
+# --- 4. discover() argument validation (no discovery is started) ----------------------------
+
+func check_discover_validation() -> void:
+	for a in [[-1, 2], [2000, -1], [2000, 256], [-5, 300]]:
+		t.compare("4 discover(%d, %d) -> 22, list kept" % a, func(p):
+			var u = p.upnp_with([p.new_device()])
+			var r = u.discover(a[0], a[1])
+			return [r, u.get_device_count()], {"spec": [22, 1]})
+
+
+# --- 5. empty list ---------------------------------------------------------------------------
+
+func check_empty_list() -> void:
+	t.compare("5 empty: get_gateway() null", func(p): return p.new_upnp().get_gateway() == null, {"spec": true})
+	t.compare("5 empty: add_port_mapping(1234) -> 26", func(p): return p.new_upnp().add_port_mapping(1234), {"spec": 26})
+	t.compare("5 empty: add_port_mapping(0) -> 26 (gateway before validation)",
+		func(p): return p.new_upnp().add_port_mapping(0), {"spec": 26})
+	t.compare("5 empty: add_port_mapping(1, 0, '', 'x', -1) -> 26",
+		func(p): return p.new_upnp().add_port_mapping(1, 0, "", "x", -1), {"spec": 26})
+	t.compare("5 empty: delete_port_mapping(1234) -> 26",
+		func(p): return p.new_upnp().delete_port_mapping(1234), {"spec": 26})
+	t.compare("5 empty: delete_port_mapping(0, 'x') -> 26",
+		func(p): return p.new_upnp().delete_port_mapping(0, "x"), {"spec": 26})
+	t.compare("5 empty: query_external_address() -> ''",
+		func(p): return p.new_upnp().query_external_address(), {"spec": ""})
+
+
+# --- 6. list edge cases ----------------------------------------------------------------------
+
+func check_list_edges() -> void:
+	t.compare("6 get_device(0)/(-1)/(1) on empty -> null", func(p):
+		var u = p.new_upnp()
+		return [u.get_device(0) == null, u.get_device(-1) == null, u.get_device(1) == null],
+		{"spec": [true, true, true]})
+	t.compare("6 set_device(0, dev) on empty -> count 0", func(p):
+		var u = p.new_upnp()
+		u.set_device(0, p.new_device())
+		return u.get_device_count(), {"spec": 0})
+	t.compare("6 add_device(null) -> count unchanged", func(p):
+		var u = p.upnp_with([p.new_device()])
+		u.add_device(null)
+		return u.get_device_count(), {"spec": 1})
+	t.compare("6 set_device(0, null) -> element unchanged (same instance)", func(p):
+		var d = p.new_device()
+		var u = p.upnp_with([d])
+		u.set_device(0, null)
+		return [u.get_device_count(), u.get_device(0) == d], {"spec": [1, true]})
+	t.compare("6 set_device(0, other) replaces; set_device(-1/1, x) no-op", func(p):
+		var a = p.new_device()
+		var b = p.new_device()
+		var u = p.upnp_with([a])
+		u.set_device(1, b)
+		u.set_device(-1, b)
+		var kept = u.get_device(0) == a
+		u.set_device(0, b)
+		return [kept, u.get_device(0) == b, u.get_device_count()], {"spec": [true, true, 1]})
+	t.compare("6 remove_device(5)/(-1) unchanged; remove_device(0) shifts", func(p):
+		var a = p.new_device()
+		var b = p.new_device()
+		var u = p.upnp_with([a, b])
+		u.remove_device(5)
+		u.remove_device(-1)
+		var n = u.get_device_count()
+		u.remove_device(0)
+		return [n, u.get_device_count(), u.get_device(0) == b], {"spec": [2, 1, true]})
+	t.compare("6 same device added twice -> count 2, same instance", func(p):
+		var a = p.new_device()
+		var u = p.upnp_with([a, a])
+		return [u.get_device_count(), u.get_device(0) == u.get_device(1)], {"spec": [2, true]})
+	t.compare("6 devices held by reference (edit via get_device)", func(p):
+		var a = p.new_device()
+		var u = p.upnp_with([a])
+		u.get_device(0).igd_our_addr = "10.1.2.3"
+		return a.igd_our_addr, {"spec": "10.1.2.3"})
+	t.compare("6 clear_devices() -> 0", func(p):
+		var u = p.upnp_with([p.new_device(), p.new_device()])
+		u.clear_devices()
+		return u.get_device_count(), {"spec": 0})
+
+
+# --- 7. get_gateway() --------------------------------------------------------------------------
+
+func check_gateway_choice() -> void:
+	t.compare("7 statuses [5,0,0] -> get_gateway() is index 1", func(p):
+		var ds := []
+		for s in [5, 0, 0]:
+			var d = p.new_device()
+			d.igd_status = s
+			ds.append(d)
+		var u = p.upnp_with(ds)
+		var g = u.get_gateway()
+		return [g == ds[0], g == ds[1], g == ds[2]], {"spec": [false, true, false]})
+	t.compare("7 all invalid -> null, add_port_mapping(1234) -> 26, delete -> 26, query ''", func(p):
+		var ds := []
+		for s in [9, 5, 1, 42]:
+			var d = p.new_device()
+			d.igd_status = s
+			ds.append(d)
+		var u = p.upnp_with(ds)
+		return [u.get_gateway() == null, u.add_port_mapping(1234), u.delete_port_mapping(1234), u.query_external_address()],
+		{"spec": [true, 26, 26, ""]})
+	t.compare("7 hand-built valid device is the gateway (fields untouched)", func(p):
+		var d = p.hand_device("http://127.0.0.1:9/ctl", WANIP1, "192.168.1.50")
+		var u = p.upnp_with([d])
+		var g = u.get_gateway()
+		return [g == d, g.igd_control_url, g.igd_service_type, g.igd_our_addr],
+		{"spec": [true, "http://127.0.0.1:9/ctl", WANIP1, "192.168.1.50"]})
+
+
+# --- 8. UPNPDevice.add_port_mapping validation ------------------------------------------------
+
+func check_device_add_validation() -> void:
+	t.compare("8 fresh device add_port_mapping(1234) -> 16", func(p): return p.new_device().add_port_mapping(1234), {"spec": 16})
+	t.compare("8 status 9, port 0, proto 'x' -> 16 (status first)", func(p):
+		return p.new_device().add_port_mapping(0, 0, "", "x"), {"spec": 16})
+	var cases := [
+		[[0], 17], [[65536], 17], [[-5], 17], [[1234, -1], 17], [[1234, 65536], 17],
+		[[1234, 0, "", "udp"], 18], [[1234, 0, "", "Tcp"], 18], [[1234, 0, "", "UDP "], 18],
+		[[1234, 0, "", " UDP"], 18], [[1234, 0, "", ""], 18],
+		[[1234, 0, "", "UDP", -1], 19], [[0, 0, "", "x", -1], 17], [[1234, 70000, "", "x", -1], 17],
+		[[1234, 0, "", "x", -1], 18],
+	]
+	for c in cases:
+		var a: Array = c[0]
+		t.compare("8 valid status, add_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
+			var d = p.new_device()
+			d.igd_status = 0
+			return d.callv("add_port_mapping", a), {"spec": c[1]})
+	t.compare("8 via UPNP: valid gateway, add_port_mapping(0) -> 17", func(p):
+		var d = p.new_device()
+		d.igd_status = 0
+		return p.upnp_with([d]).add_port_mapping(0), {"spec": 17})
+	t.compare("8 via UPNP: valid gateway, delete_port_mapping(1234, 'tcp') -> 18", func(p):
+		var d = p.new_device()
+		d.igd_status = 0
+		return p.upnp_with([d]).delete_port_mapping(1234, "tcp"), {"spec": 18})
+
+
+# --- 9. valid status, empty control URL ------------------------------------------------------
+
+func check_empty_control_url() -> void:
+	t.compare("9 status 0, empty control URL: add(1234) -> 23", func(p):
+		var d = p.new_device()
+		d.igd_status = 0
+		return d.add_port_mapping(1234), {"spec": 23})
+	t.compare("9 status 0, empty control URL: query_external_address() -> ''", func(p):
+		var d = p.new_device()
+		d.igd_status = 0
+		return d.query_external_address(), {"spec": ""})
+	t.compare("9 fresh device query_external_address() -> '' (invalid gateway)", func(p):
+		return p.new_device().query_external_address(), {"spec": ""})
+
+
+# --- 10. UPNPDevice.delete_port_mapping on a fresh device ---------------------------------------
+
+func check_device_delete_validation() -> void:
+	for c in [[[1234], 23], [[0], 17], [[70000], 17], [[-1], 17], [[1234, "tcp"], 18], [[0, "tcp"], 17],
+			[[1234, "TCP"], 23]]:
+		var a: Array = c[0]
+		t.compare("10 fresh device delete_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
+			return p.new_device().callv("delete_port_mapping", a), {"spec": c[1]})
+
+
+# --- 11. igd_status accepts any int ------------------------------------------------------------
+
+func check_status_any_int() -> void:
+	# The engine stores the enum unsigned: -1 reads back as 4294967295.
+	t.compare("11 igd_status 42 / -1 / 0 / 5 -> value read back, is_valid_gateway()", func(p):
+		var d = p.new_device()
+		var out := []
+		for s in [42, -1, 0, 5]:
+			d.igd_status = s
+			out.append([d.igd_status, d.is_valid_gateway()])
+		return out, {"spec": [[42, false], [4294967295, false], [0, true], [5, false]]})
+
+
+# --- 12. control URL parsing (no traffic) --------------------------------------------------------
+
+func check_control_url_parsing() -> void:
+	for url in ["ftp://x/y", "127.0.0.1:80/ctl", "", "http//127.0.0.1/ctl", "htp://127.0.0.1/ctl"]:
+		t.compare("12 control URL %s: add/delete/query -> 23/23/''" % t.fmt(url), func(p):
+			var d = p.hand_device(url, WANIP1, "192.168.1.50")
+			return [d.add_port_mapping(1234), d.delete_port_mapping(1234), d.query_external_address()],
+			{"spec": [23, 23, ""]})
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+func _cls(p, kind: String) -> String:
+	return p.upnp_class if kind == "upnp" else p.device_class
+
+
+func _type_text(p, info: Dictionary) -> String:
+	var s := type_string(info.type)
+	if info.type == TYPE_OBJECT:
+		s += "<%s>" % p.neutral(String(info.class_name))
+	return s
+
+
+func _method_sig(p, kind: String, name: String) -> String:
+	for m in ClassDB.class_get_method_list(_cls(p, kind), true):
+		if m.name != name:
+			continue
+		var args := PackedStringArray()
+		var n_args: int = m.args.size()
+		var first_default: int = n_args - m.default_args.size()
+		for i in n_args:
+			var a: Dictionary = m.args[i]
+			var s := "%s: %s" % [a.name, _type_text(p, a)]
+			if i >= first_default:
+				s += " = %s" % var_to_str(m.default_args[i - first_default])
+			args.append(s)
+		var flags := ""
+		if m.flags & METHOD_FLAG_CONST:
+			flags += " const"
+		if m.flags & METHOD_FLAG_VARARG:
+			flags += " vararg"
+		if m.flags & METHOD_FLAG_STATIC:
+			flags += " static"
+		return "%s(%s) -> %s%s" % [name, ", ".join(args), _type_text(p, m["return"]), flags]
+	return "<missing>"
+
+
+func _prop_sig(p, kind: String, name: String) -> String:
+	var cls := _cls(p, kind)
+	for prop in ClassDB.class_get_property_list(cls, true):
+		if prop.name != name:
+			continue
+		return "%s set=%s get=%s hint=%d%s" % [_type_text(p, prop),
+			ClassDB.class_get_property_setter(cls, name), ClassDB.class_get_property_getter(cls, name),
+			prop.hint, (" '%s'" % prop.hint_string) if prop.hint_string != "" else ""]
+	return "<missing>"
+
+
+func _const_value(p, kind: String, name: String):
+	var cls := _cls(p, kind)
+	if not ClassDB.class_has_integer_constant(cls, name):
+		return "<missing>"
+	return ClassDB.class_get_integer_constant(cls, name)
+
+
+func _enum_names(p, kind: String, names: PackedStringArray) -> Array:
+	var cls := _cls(p, kind)
+	var out := []
+	for n in names:
+		var e := String(ClassDB.class_get_integer_constant_enum(cls, n, true))
+		if not out.has(e):
+			out.append(e)
+	return out
+
+
+func _engine_signals_in(p, kind: String) -> Array:
+	var engine_names := []
+	for s in ClassDB.class_get_signal_list(_cls(t.engine, kind), true):
+		engine_names.append(s.name)
+	var out := []
+	for s in ClassDB.class_get_signal_list(_cls(p, kind), true):
+		if engine_names.has(s.name):
+			out.append(_signal_sig(p, s))
+	return out
+
+
+func _signal_sig(p, s: Dictionary) -> String:
+	var args := PackedStringArray()
+	for a in s.args:
+		args.append("%s: %s" % [a.name, _type_text(p, a)])
+	return "%s(%s)" % [s.name, ", ".join(args)]
