@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# gdnat's real-router test bed: Debian's miniupnpd as a NAT router between two network
+# namespaces, all on this machine (as root).
+#
+#   tests/testbed/testbed.sh install          apt packages (via tests/setup.sh --no-godot)
+#   tests/testbed/testbed.sh up               namespaces, nftables, coturn (STUN), miniupnpd
+#   tests/testbed/testbed.sh down             stop our recorded PIDs, delete our namespaces
+#   tests/testbed/testbed.sh status           what is running
+#   tests/testbed/testbed.sh verify           checks with upnpc/natpmpc/socat; exit 1 on a FAIL
+#   tests/testbed/testbed.sh exec <ns> <cmd>  run a command in wan|router|lan (or a full name)
+#
+#  <prefix>-wan    eth0 198.51.100.2/24 + .3/24   the "internet" peer, coturn STUN (RFC 5780)
+#     | veth
+#  <prefix>-router wan0 198.51.100.1/24  lan0 10.77.0.1/24  nftables NAT + miniupnpd
+#     | veth
+#  <prefix>-lan    eth0 10.77.0.2/24 + 10.77.0.3/24  the game host; default via 10.77.0.1
+#
+# Env: IGD_PREFIX (namespace prefix, default igd), IGD_STATE (state folder, default
+#      /tmp/gdnat-testbed), IGD_STUN=no (router that refuses to forward: reserved WAN address,
+#      no STUN), IGD_FORCE_V1=yes (IGD:1 device description).
+#
+# Safety: veth pairs are created directly inside the namespaces, so no interface, route, rule
+# or sysctl is ever touched in the machine's own namespace; every networked command runs under
+# `ip netns exec`; every wait is bounded; `down` stops only PIDs recorded here (checked to be in
+# our namespaces) and then any leftover inside our namespaces, one PID at a time.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
+source "$HERE/common.sh"
+
+IGD_STUN="${IGD_STUN:-yes}"
+IGD_FORCE_V1="${IGD_FORCE_V1:-no}"
+UP_DEADLINE_MS=10000
+
+say() { echo "testbed: $*"; }
+die() { echo "testbed: ERROR: $*" >&2; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"; }
+
+# Runs a command in one of our namespaces.
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+record_pid() { echo "$1 $2" >> "$TB_PIDS"; }   # <name> <pid>
+
+cmd_install() {
+    need_root
+    "$HERE/../setup.sh" --no-godot
+}
+
+check_tools() {
+    local t
+    for t in ip nft miniupnpd turnserver socat ss; do
+        command -v "$t" >/dev/null || die "'$t' is missing: run tests/setup.sh (or $0 install)"
+    done
+}
+
+# Waits (bounded) until <cmd...> succeeds; returns 1 on timeout. $1 = deadline in ms.
+wait_until() {
+    local deadline=$(( $(tb_now_ms) + $1 )); shift
+    while [ "$(tb_now_ms)" -lt "$deadline" ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+http_answers() {
+    nsx "$TB_NS_LAN" timeout 2 bash -c "exec 3<>/dev/tcp/$TB_LAN_ROUTER_IP/$TB_HTTP_PORT \
+        && printf 'GET /rootDesc.xml HTTP/1.0\r\nHost: $TB_LAN_ROUTER_IP:$TB_HTTP_PORT\r\n\r\n' >&3 \
+        && head -c 12 <&3 | grep -q '^HTTP/1.[01] 200'"
+}
+miniupnpd_ready() { grep -q 'Listening for NAT-PMP/PCP traffic' "$TB_STATE/miniupnpd.log"; }
+turn_listening() { nsx "$TB_NS_WAN" ss -Hlun "sport = :3478" | grep -q "$TB_WAN_PEER_IP2:3478"; }
+
+build_topology() {
+    local ns
+    for ns in "${TB_NAMESPACES[@]}"; do
+        ip netns add "$ns" || return 1
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 1
+        ip -n "$ns" link set lo up || return 1
+    done
+    # veth pairs born inside the namespaces: nothing ever appears in the root namespace.
+    ip -n "$TB_NS_ROUTER" link add wan0 type veth peer name eth0 netns "$TB_NS_WAN" || return 1
+    ip -n "$TB_NS_ROUTER" link add lan0 type veth peer name eth0 netns "$TB_NS_LAN" || return 1
+    ip -n "$TB_NS_WAN" addr add "$TB_WAN_PEER_IP/24" dev eth0 &&
+    ip -n "$TB_NS_WAN" addr add "$TB_WAN_PEER_IP2/24" dev eth0 &&
+    ip -n "$TB_NS_ROUTER" addr add "$TB_WAN_ROUTER_IP/24" dev wan0 &&
+    ip -n "$TB_NS_ROUTER" addr add "$TB_LAN_ROUTER_IP/24" dev lan0 &&
+    ip -n "$TB_NS_LAN" addr add "$TB_LAN_HOST_IP/24" dev eth0 &&
+    ip -n "$TB_NS_LAN" addr add "$TB_LAN_HOST2_IP/24" dev eth0 || return 1
+    ip -n "$TB_NS_ROUTER" link set lan0 multicast on &&
+    ip -n "$TB_NS_LAN" link set eth0 multicast on || return 1
+    for ns in "${TB_NAMESPACES[@]}"; do
+        for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -v '^lo$'); do
+            ip -n "$ns" link set "$dev" up || return 1
+        done
+    done
+    nsx "$TB_NS_ROUTER" sysctl -qw net.ipv4.ip_forward=1 || return 1
+    ip -n "$TB_NS_ROUTER" route add default via "$TB_WAN_PEER_IP" || return 1
+    ip -n "$TB_NS_LAN" route add default via "$TB_LAN_ROUTER_IP" || return 1
+    ip -n "$TB_NS_LAN" route add 239.0.0.0/8 dev eth0 || return 1
+    nsx "$TB_NS_ROUTER" nft -f "$HERE/router.nft" || return 1
+}
+
+write_configs() {
+    sed -e "s#@STATE@#$TB_STATE#g" -e "s#@STUN@#$IGD_STUN#g" -e "s#@FORCE_V1@#$IGD_FORCE_V1#g" \
+        "$HERE/miniupnpd.conf.in" > "$TB_STATE/miniupnpd.conf"
+    cp "$HERE/turnserver.conf" "$TB_STATE/turnserver.conf"
+}
+
+start_coturn() {
+    # A plain `ip netns exec` (not a shell function) so that $! is the daemon itself.
+    ip netns exec "$TB_NS_WAN" turnserver -c "$TB_STATE/turnserver.conf" -l "$TB_STATE/turnserver.log" \
+        --pidfile "$TB_STATE/turnserver.pid" </dev/null >"$TB_STATE/turnserver.out" 2>&1 &
+    record_pid turnserver $!
+}
+
+start_miniupnpd() {
+    # /dev/console -> /dev/null in this private mount namespace only: miniupnpd's syslog falls
+    # back to the console (no /dev/log) and would be slowed down to ~1 ms per log line.
+    ip netns exec "$TB_NS_ROUTER" sh -c 'if [ -e /dev/console ]; then mount --bind /dev/null /dev/console || exit 97; fi
+        exec miniupnpd -f "$1/miniupnpd.conf" -d -P "$1/miniupnpd.pidfile"' sh "$TB_STATE" \
+        </dev/null >"$TB_STATE/miniupnpd.out" 2>"$TB_STATE/miniupnpd.log" &
+    record_pid miniupnpd $!
+}
+
+cmd_up() {
+    need_root; check_tools
+    if tb_is_up && [ -f "$TB_MARKER" ]; then
+        say "already up (namespaces ${TB_NAMESPACES[*]}, state $TB_STATE)"
+        return 0
+    fi
+    local ns
+    for ns in "${TB_NAMESPACES[@]}"; do
+        if tb_ns_exists "$ns"; then
+            [ -f "$TB_MARKER" ] || die "namespace $ns exists but is not ours (no $TB_MARKER); set IGD_PREFIX"
+            say "half-up test bed found; taking it down first"
+            cmd_down; break
+        fi
+    done
+    if [ -e "$TB_STATE" ]; then
+        [ -f "$TB_MARKER" ] || die "$TB_STATE exists but has no marker file; not touching it (set IGD_STATE)"
+        rm -rf --one-file-system "$TB_STATE"
+    fi
+    mkdir -p "$TB_STATE" && echo "gdnat test bed prefix=$TB_PREFIX" > "$TB_MARKER" && : > "$TB_PIDS" \
+        || die "cannot create $TB_STATE"
+
+    local t0 t_topo t_stun t_ready
+    t0=$(tb_now_ms)
+    trap 'echo "testbed: up failed, cleaning up" >&2; cmd_down >&2' EXIT
+    build_topology || die "building the namespaces failed"
+    write_configs
+    t_topo=$(tb_now_ms)
+
+    start_coturn
+    wait_until 5000 turn_listening || die "coturn did not listen on 3478 (see $TB_STATE/turnserver.log)"
+    t_stun=$(tb_now_ms)
+
+    start_miniupnpd
+    wait_until "$UP_DEADLINE_MS" miniupnpd_ready || { tail -5 "$TB_STATE/miniupnpd.log" >&2; die "miniupnpd did not start in time"; }
+    wait_until 3000 http_answers || die "miniupnpd's HTTP port $TB_HTTP_PORT does not answer"
+    t_ready=$(tb_now_ms)
+    local pid; pid=$(awk '$1=="miniupnpd"{print $2}' "$TB_PIDS")
+    tb_pid_alive "$pid" || die "miniupnpd exited (see $TB_STATE/miniupnpd.log)"
+    trap - EXIT
+
+    if grep -q 'Port forwarding is now enabled' "$TB_STATE/miniupnpd.log"; then
+        say "port forwarding enabled (STUN reported $(sed -n 's/.*with public IP address \([0-9.]*\).*/\1/p' "$TB_STATE/miniupnpd.log" | head -1))"
+    else
+        say "port forwarding NOT enabled: $(grep -m1 -oE 'Reserved / private IP address.*|restrictive.*NAT.*' "$TB_STATE/miniupnpd.log" || echo 'see log')"
+    fi
+    say "up in $(( t_ready - t0 )) ms (namespaces+nft $(( t_topo - t0 )) ms, coturn $(( t_stun - t_topo )) ms, miniupnpd+STUN+HTTP $(( t_ready - t_stun )) ms)"
+    say "router: $TB_DESC_URL  (IGD_STUN=$IGD_STUN IGD_FORCE_V1=$IGD_FORCE_V1)  state: $TB_STATE"
+    say "run a client:  ip netns exec $TB_NS_LAN <cmd>   or   $0 exec lan <cmd>"
+}
+
+# Sends TERM to PID $2 (named $1), waits up to 3 s, then KILL.
+stop_pid() {
+    local name=$1 pid=$2 i
+    tb_pid_alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 60; i++)); do tb_pid_alive "$pid" || { say "stopped $name ($pid)"; return 0; }; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    say "killed $name ($pid)"
+}
+
+cmd_down() {
+    need_root
+    local name pid ns leftover
+    if [ -f "$TB_PIDS" ]; then
+        while read -r name pid; do
+            [ -n "$pid" ] || continue
+            tb_pid_alive "$pid" || continue
+            if tb_pid_in_our_ns "$pid"; then
+                stop_pid "$name" "$pid"
+            else
+                say "recorded $name PID $pid is not in our namespaces any more; left alone"
+            fi
+        done < "$TB_PIDS"
+        : > "$TB_PIDS"
+    fi
+    for ns in "${TB_NAMESPACES[@]}"; do
+        tb_ns_exists "$ns" || continue
+        for leftover in $(ip netns pids "$ns" 2>/dev/null); do
+            tb_pid_alive "$leftover" || continue
+            stop_pid "leftover $(cat "/proc/$leftover/comm" 2>/dev/null) in $ns" "$leftover"
+        done
+        ip netns del "$ns" && say "deleted namespace $ns"
+    done
+    return 0
+}
+
+cmd_status() {
+    local ns name pid any=no
+    for ns in "${TB_NAMESPACES[@]}"; do
+        tb_ns_exists "$ns" && { echo "namespace $ns up"; any=yes; } || echo "namespace $ns absent"
+    done
+    [ "$any" = yes ] || { echo "status down"; return 1; }
+    if [ -f "$TB_PIDS" ]; then
+        while read -r name pid; do
+            tb_pid_alive "$pid" && echo "process $name pid=$pid running" || echo "process $name pid=$pid dead"
+        done < "$TB_PIDS"
+    fi
+    if [ -f "$TB_STATE/miniupnpd.log" ]; then
+        grep -q 'Port forwarding is now enabled' "$TB_STATE/miniupnpd.log" \
+            && echo "forwarding enabled" || echo "forwarding disabled"
+    fi
+    tb_ns_exists "$TB_NS_ROUTER" && nsx "$TB_NS_ROUTER" nft list chain inet filter prerouting_miniupnpd 2>/dev/null \
+        | grep dnat | sed 's/^[[:space:]]*/rule /'
+    echo "url $TB_DESC_URL"
+    tb_is_up && echo "status up" || echo "status partial"
+}
+
+cmd_exec() {
+    need_root
+    [ $# -ge 2 ] || die "usage: $0 exec <wan|router|lan|namespace> <cmd...>"
+    local ns; ns=$(tb_ns "$1"); shift
+    case " ${TB_NAMESPACES[*]} " in *" $ns "*) ;; *) die "not one of our namespaces: $ns" ;; esac
+    tb_ns_exists "$ns" || die "namespace $ns is not up ($0 up)"
+    exec ip netns exec "$ns" "$@"
+}
+
+case "${1:-}" in
+    install) cmd_install ;;
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    verify) shift; exec "$HERE/verify.sh" "$@" ;;
+    exec) shift; cmd_exec "$@" ;;
+    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+esac
