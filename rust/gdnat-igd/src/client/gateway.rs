@@ -1,10 +1,12 @@
 //! A WAN connection service on a router, and the port-mapping operations on it.
 
+use super::soap_call::{self, CallError};
 use super::{HttpLimits, PortMappingEntry, PortMappingRequest, Protocol, StatusInfo};
 use crate::error::{
     AddAnyPortMappingError, AddPortMappingError, DeletePortMappingError, GetExternalIpError,
-    GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError, GetStatusInfoError,
+    GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError, GetStatusInfoError, RequestError,
 };
+use crate::proto::soap::{actions, value_of};
 
 /// A WANIPConnection or WANPPPConnection service: where to send SOAP, in which service
 /// namespace, and the LAN address the router sees us at.
@@ -32,44 +34,162 @@ impl Gateway {
         }
     }
 
+    fn call(&self, action: &str, args: &[(&str, &str)]) -> Result<Vec<(String, String)>, CallError> {
+        soap_call::call(&self.control_url, &self.service_type, action, args, &self.limits)
+    }
+
     /// AddPortMapping.
-    pub fn add_port_mapping(&self, _request: &PortMappingRequest) -> Result<(), AddPortMappingError> {
-        todo!()
+    pub fn add_port_mapping(&self, request: &PortMappingRequest) -> Result<(), AddPortMappingError> {
+        let values = mapping_values(request);
+        self.call(actions::ADD_PORT_MAPPING, &mapping_args(&values)).map_err(CallError::into_op::<AddPortMappingError>)?;
+        Ok(())
     }
 
     /// AddAnyPortMapping (IGD v2): the router picks a free external port near the requested
     /// one and returns it.
-    pub fn add_any_port_mapping(&self, _request: &PortMappingRequest) -> Result<u16, AddAnyPortMappingError> {
-        todo!()
+    pub fn add_any_port_mapping(&self, request: &PortMappingRequest) -> Result<u16, AddAnyPortMappingError> {
+        let values = mapping_values(request);
+        let answer = self.call(actions::ADD_ANY_PORT_MAPPING, &mapping_args(&values)).map_err(CallError::into_op::<AddAnyPortMappingError>)?;
+        let fields = Fields { values: &answer, url: &self.control_url };
+        Ok(fields.port("NewReservedPort")?)
     }
 
     /// DeletePortMapping with the wildcard remote host.
-    pub fn delete_port_mapping(&self, _external_port: u16, _protocol: Protocol) -> Result<(), DeletePortMappingError> {
-        todo!()
+    pub fn delete_port_mapping(&self, external_port: u16, protocol: Protocol) -> Result<(), DeletePortMappingError> {
+        let port = external_port.to_string();
+        let args = key_args(&port, protocol);
+        self.call(actions::DELETE_PORT_MAPPING, &args).map_err(CallError::into_op::<DeletePortMappingError>)?;
+        Ok(())
     }
 
     /// GetExternalIPAddress. The address is returned as the router wrote it (trimmed), which
     /// may be empty when the router has no WAN address.
     pub fn get_external_ip(&self) -> Result<String, GetExternalIpError> {
-        todo!()
+        let answer = self.call(actions::GET_EXTERNAL_IP_ADDRESS, &[]).map_err(CallError::into_op::<GetExternalIpError>)?;
+        let fields = Fields { values: &answer, url: &self.control_url };
+        Ok(fields.required("NewExternalIPAddress")?.trim().to_string())
     }
 
     /// GetStatusInfo.
     pub fn get_status_info(&self) -> Result<StatusInfo, GetStatusInfoError> {
-        todo!()
+        let answer = self.call(actions::GET_STATUS_INFO, &[]).map_err(CallError::into_op::<GetStatusInfoError>)?;
+        let fields = Fields { values: &answer, url: &self.control_url };
+        Ok(StatusInfo {
+            connection_status: fields.required("NewConnectionStatus")?.trim().to_string(),
+            last_connection_error: fields.optional("NewLastConnectionError").trim().to_string(),
+            uptime_seconds: fields.optional("NewUptime").trim().parse().ok(),
+        })
     }
 
     /// GetSpecificPortMappingEntry with the wildcard remote host.
     pub fn get_specific_port_mapping_entry(
         &self,
-        _external_port: u16,
-        _protocol: Protocol,
+        external_port: u16,
+        protocol: Protocol,
     ) -> Result<PortMappingEntry, GetSpecificPortMappingEntryError> {
-        todo!()
+        let port = external_port.to_string();
+        let args = key_args(&port, protocol);
+        let answer = self.call(actions::GET_SPECIFIC_PORT_MAPPING_ENTRY, &args).map_err(CallError::into_op::<GetSpecificPortMappingEntryError>)?;
+        let fields = Fields { values: &answer, url: &self.control_url };
+        Ok(PortMappingEntry {
+            remote_host: String::new(),
+            external_port,
+            protocol: protocol.as_str().to_string(),
+            internal_port: fields.port("NewInternalPort")?,
+            internal_client: fields.required("NewInternalClient")?.trim().to_string(),
+            enabled: fields.enabled()?,
+            description: fields.optional("NewPortMappingDescription").to_string(),
+            lease_seconds: fields.lease()?,
+        })
     }
 
     /// GetGenericPortMappingEntry: the row at `index` of the router's table.
-    pub fn get_generic_port_mapping_entry(&self, _index: u32) -> Result<PortMappingEntry, GetGenericPortMappingEntryError> {
-        todo!()
+    pub fn get_generic_port_mapping_entry(&self, index: u32) -> Result<PortMappingEntry, GetGenericPortMappingEntryError> {
+        let index = index.to_string();
+        let args = [(actions::GENERIC_ENTRY_ARGS[0], index.as_str())];
+        let answer = self.call(actions::GET_GENERIC_PORT_MAPPING_ENTRY, &args).map_err(CallError::into_op::<GetGenericPortMappingEntryError>)?;
+        let fields = Fields { values: &answer, url: &self.control_url };
+        Ok(PortMappingEntry {
+            remote_host: fields.optional("NewRemoteHost").trim().to_string(),
+            external_port: fields.port("NewExternalPort")?,
+            protocol: fields.required("NewProtocol")?.trim().to_string(),
+            internal_port: fields.port("NewInternalPort")?,
+            internal_client: fields.required("NewInternalClient")?.trim().to_string(),
+            enabled: fields.enabled()?,
+            description: fields.optional("NewPortMappingDescription").to_string(),
+            lease_seconds: fields.lease()?,
+        })
+    }
+}
+
+/// The eight AddPortMapping values as strings, in argument order.
+fn mapping_values(request: &PortMappingRequest) -> [String; 8] {
+    [
+        request.remote_host.clone(),
+        request.external_port.to_string(),
+        request.protocol.as_str().to_string(),
+        request.internal_port.to_string(),
+        request.internal_client.clone(),
+        "1".to_string(),
+        request.description.clone(),
+        request.lease_seconds.to_string(),
+    ]
+}
+
+fn mapping_args(values: &[String; 8]) -> [(&'static str, &str); 8] {
+    let mut args = [("", ""); 8];
+    for (slot, (name, value)) in args.iter_mut().zip(actions::ADD_PORT_MAPPING_ARGS.iter().zip(values)) {
+        *slot = (*name, value.as_str());
+    }
+    args
+}
+
+fn key_args(port: &str, protocol: Protocol) -> [(&'static str, &str); 3] {
+    let names = actions::PORT_KEY_ARGS;
+    [(names[0], ""), (names[1], port), (names[2], protocol.as_str())]
+}
+
+/// Out-arguments of one answer, read with typed errors.
+struct Fields<'a> {
+    values: &'a [(String, String)],
+    url: &'a str,
+}
+
+impl Fields<'_> {
+    fn optional(&self, name: &'static str) -> &str {
+        value_of(self.values, name).unwrap_or_default()
+    }
+
+    fn required(&self, name: &'static str) -> Result<&str, RequestError> {
+        value_of(self.values, name).ok_or_else(|| RequestError::MissingElement { url: self.url.to_string(), element: name })
+    }
+
+    fn invalid(&self, element: &'static str, value: &str) -> RequestError {
+        RequestError::InvalidValue { url: self.url.to_string(), element, value: value.chars().take(64).collect() }
+    }
+
+    fn port(&self, name: &'static str) -> Result<u16, RequestError> {
+        let text = self.required(name)?;
+        text.trim().parse().map_err(|_| self.invalid(name, text))
+    }
+
+    fn lease(&self) -> Result<u32, RequestError> {
+        const NAME: &str = "NewLeaseDuration";
+        match value_of(self.values, NAME) {
+            None => Ok(0),
+            Some(text) => text.trim().parse().map_err(|_| self.invalid(NAME, text)),
+        }
+    }
+
+    fn enabled(&self) -> Result<bool, RequestError> {
+        const NAME: &str = "NewEnabled";
+        match value_of(self.values, NAME).map(str::trim) {
+            None => Ok(true),
+            Some("1") => Ok(true),
+            Some("0") => Ok(false),
+            Some(text) if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("yes") => Ok(true),
+            Some(text) if text.eq_ignore_ascii_case("false") || text.eq_ignore_ascii_case("no") => Ok(false),
+            Some(text) => Err(self.invalid(NAME, text)),
+        }
     }
 }

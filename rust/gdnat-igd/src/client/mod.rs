@@ -3,6 +3,7 @@
 
 mod discovery;
 mod gateway;
+mod soap_call;
 
 pub use discovery::discover;
 pub use gateway::Gateway;

@@ -1,1 +1,5 @@
 //! Layer 2: transports, each bounded in time and size: the SSDP UDP socket and the HTTP client.
+
+pub mod http;
+pub mod route;
+pub mod ssdp_socket;

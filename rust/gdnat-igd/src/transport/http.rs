@@ -1,0 +1,138 @@
+//! The HTTP client for description fetches and SOAP calls: ureq with no redirects, no TLS, no
+//! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
+//! precise [`RequestError`].
+
+use std::io::{ErrorKind, Read};
+use std::time::Duration;
+
+use crate::client::HttpLimits;
+use crate::error::RequestError;
+use crate::proto::url::HttpUrl;
+
+/// The User-Agent sent with every request.
+pub const USER_AGENT: &str = concat!("gdnat/", env!("CARGO_PKG_VERSION"), " UPnP/1.1");
+
+/// A complete HTTP answer: the status and the whole body (at most `max_body` bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The body as text, invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Parses and normalises a URL to `http://host:port/path`, or `InvalidUrl`.
+pub fn checked_url(url: &str) -> Result<(HttpUrl, String), RequestError> {
+    let parsed = HttpUrl::parse(url).map_err(|reason| RequestError::InvalidUrl { url: url.to_string(), reason })?;
+    let normalised = format!("http://{}{}", parsed.authority(), parsed.path);
+    Ok((parsed, normalised))
+}
+
+fn agent(limits: &HttpLimits) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .timeout_connect(Some(limits.connect_timeout))
+        .timeout_global(Some(limits.total_timeout))
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .max_response_header_size(16 * 1024)
+        .user_agent(USER_AGENT)
+        .build()
+        .new_agent()
+}
+
+/// `GET url` (a device description).
+pub fn get(url: &str, limits: &HttpLimits) -> Result<HttpResponse, RequestError> {
+    let (_, normalised) = checked_url(url)?;
+    let result = agent(limits).get(&normalised).header("Connection", "close").call();
+    finish(result, url, limits)
+}
+
+/// `POST url` with a SOAP body, `SOAPAction: <soap_action>` (already quoted),
+/// `Content-Type: text/xml; charset="utf-8"` and `Connection: close`. A body larger than
+/// `limits.max_soap_request` is `RequestTooLarge` and nothing is sent.
+pub fn post_soap(url: &str, soap_action: &str, body: &str, limits: &HttpLimits) -> Result<HttpResponse, RequestError> {
+    let (_, normalised) = checked_url(url)?;
+    if body.len() > limits.max_soap_request {
+        return Err(RequestError::RequestTooLarge { size: body.len(), limit: limits.max_soap_request });
+    }
+    let result = agent(limits)
+        .post(&normalised)
+        .header("Content-Type", "text/xml; charset=\"utf-8\"")
+        .header("SOAPAction", soap_action)
+        .header("Connection", "close")
+        .send(body.as_bytes());
+    finish(result, url, limits)
+}
+
+fn finish(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    url: &str,
+    limits: &HttpLimits,
+) -> Result<HttpResponse, RequestError> {
+    let mut response = result.map_err(|e| map_request_error(e, url, limits))?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    let read = response
+        .body_mut()
+        .with_config()
+        .limit(limits.max_body as u64 + 1)
+        .reader()
+        .take(limits.max_body as u64 + 1)
+        .read_to_end(&mut body);
+    match read {
+        Ok(_) if body.len() > limits.max_body => Err(RequestError::BodyTooLarge { url: url.to_string(), limit: limits.max_body }),
+        Ok(_) => Ok(HttpResponse { status, body }),
+        Err(e) => Err(map_body_error(ureq::Error::from(e), url, limits)),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// Errors before a status line arrived.
+fn map_request_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> RequestError {
+    let url = url.to_string();
+    match error {
+        ureq::Error::Timeout(ureq::Timeout::Connect) => RequestError::Timeout { url, millis: millis(limits.connect_timeout) },
+        ureq::Error::Timeout(_) => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
+        ureq::Error::BadUri(reason) => RequestError::InvalidUrl { url, reason },
+        ureq::Error::Http(e) => RequestError::InvalidUrl { url, reason: e.to_string() },
+        ureq::Error::Io(e) => match e.kind() {
+            ErrorKind::ConnectionRefused => RequestError::ConnectionRefused { url },
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
+            ErrorKind::UnexpectedEof => RequestError::EmptyBody { url },
+            _ => RequestError::Io { url, detail: e.to_string() },
+        },
+        ureq::Error::HostNotFound => RequestError::Io { url, detail: "host not found".into() },
+        other => RequestError::Io { url, detail: other.to_string() },
+    }
+}
+
+/// Errors while reading the body.
+fn map_body_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> RequestError {
+    let url = url.to_string();
+    match error {
+        ureq::Error::BodyExceedsLimit(_) => RequestError::BodyTooLarge { url, limit: limits.max_body },
+        ureq::Error::Timeout(_) => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
+        ureq::Error::Protocol(e) => RequestError::Truncated { url, detail: e.to_string() },
+        ureq::Error::Io(e) => match e.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
+            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                RequestError::Truncated { url, detail: e.to_string() }
+            }
+            _ => RequestError::Io { url, detail: e.to_string() },
+        },
+        other => RequestError::Io { url, detail: other.to_string() },
+    }
+}

@@ -1,0 +1,185 @@
+//! The SSDP UDP socket (godot-upnp-spec §2.4 step B): IPv4 or IPv6, `SO_REUSEADDR`, bound to the
+//! wildcard (or the multicast-interface literal) on the chosen local port, multicast TTL/hops
+//! and interface set, short bounded receives.
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::client::LocalPort;
+use crate::error::DiscoverError;
+use crate::proto::ssdp::SSDP_PORT;
+
+/// Largest datagram read; longer ones are cut (an SSDP answer is a few hundred bytes).
+pub const MAX_DATAGRAM: usize = 2048;
+
+/// How the socket is set up.
+#[derive(Clone, Debug)]
+pub struct SsdpSocketConfig<'a> {
+    /// IPv6 instead of IPv4.
+    pub ipv6: bool,
+    /// Source port.
+    pub local_port: LocalPort,
+    /// Multicast TTL / hop limit.
+    pub ttl: u32,
+    /// An IP literal of the right family or an interface name.
+    pub multicast_if: Option<&'a str>,
+}
+
+/// A bound, configured SSDP socket.
+#[derive(Debug)]
+pub struct SsdpSocket {
+    socket: UdpSocket,
+}
+
+fn socket_error(stage: &'static str) -> impl Fn(std::io::Error) -> DiscoverError {
+    move |e| DiscoverError::Socket { stage, detail: e.to_string() }
+}
+
+/// The interface index of a network interface name (Linux: `/sys/class/net/<name>/ifindex`), or
+/// the number itself when the text is a decimal index.
+pub fn interface_index(name: &str) -> Option<u32> {
+    if let Ok(index) = name.parse::<u32>() {
+        return (index > 0).then_some(index);
+    }
+    let valid = !name.is_empty() && name.len() <= 15 && name != "." && name != ".." && !name.contains(['/', '\0']);
+    if !valid {
+        return None;
+    }
+    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).ok()?;
+    text.trim().parse().ok().filter(|i| *i > 0)
+}
+
+/// What `multicast_if` asks for.
+enum Interface {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+    Index(u32),
+}
+
+fn parse_interface(text: &str, ipv6: bool) -> Result<Interface, DiscoverError> {
+    let invalid = || DiscoverError::InvalidInterface(text.to_string());
+    match text.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) if !ipv6 => Ok(Interface::V4(ip)),
+        Ok(IpAddr::V6(ip)) if ipv6 => Ok(Interface::V6(ip)),
+        Ok(_) => Err(invalid()),
+        Err(_) => interface_index(text.trim()).map(Interface::Index).ok_or_else(invalid),
+    }
+}
+
+impl SsdpSocket {
+    /// Creates, configures and binds the socket. An unknown interface is `InvalidInterface`;
+    /// any failing socket call (except setting the TTL, ignored as miniupnpc does) is `Socket`.
+    pub fn open(config: &SsdpSocketConfig<'_>) -> Result<Self, DiscoverError> {
+        let interface = match config.multicast_if.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) => Some(parse_interface(text, config.ipv6)?),
+            None => None,
+        };
+        let domain = if config.ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+        let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).map_err(socket_error("creating the socket"))?;
+        socket.set_reuse_address(true).map_err(socket_error("setting SO_REUSEADDR"))?;
+        if config.ipv6 {
+            let _ = socket.set_only_v6(true);
+            let _ = socket.set_multicast_hops_v6(config.ttl);
+        } else {
+            let _ = socket.set_multicast_ttl_v4(config.ttl);
+        }
+        let port = match config.local_port {
+            LocalPort::Ephemeral => 0,
+            LocalPort::Ssdp => SSDP_PORT,
+            LocalPort::Port(port) => port,
+        };
+        let mut bind_ip: IpAddr = if config.ipv6 { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
+        match interface {
+            Some(Interface::V4(ip)) => {
+                socket.set_multicast_if_v4(&ip).map_err(socket_error("setting IP_MULTICAST_IF"))?;
+                bind_ip = ip.into();
+            }
+            Some(Interface::V6(ip)) => bind_ip = ip.into(),
+            Some(Interface::Index(index)) if config.ipv6 => {
+                socket.set_multicast_if_v6(index).map_err(socket_error("setting IPV6_MULTICAST_IF"))?;
+            }
+            Some(Interface::Index(index)) => bind_v4_to_index(&socket, index)?,
+            None => {}
+        }
+        socket
+            .bind(&SocketAddr::new(bind_ip, port).into())
+            .map_err(socket_error("binding"))?;
+        Ok(Self { socket: socket.into() })
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> Result<SocketAddr, DiscoverError> {
+        self.socket.local_addr().map_err(socket_error("reading the local address"))
+    }
+
+    /// Sends one datagram.
+    pub fn send_to(&self, datagram: &[u8], to: SocketAddr) -> Result<(), DiscoverError> {
+        self.socket.send_to(datagram, to).map(|_| ()).map_err(socket_error("sending the M-SEARCH"))
+    }
+
+    /// Waits at most `wait` (at least 1 ms) for one datagram. `Ok(None)` when none came.
+    pub fn recv(&self, buffer: &mut [u8; MAX_DATAGRAM], wait: Duration) -> Result<Option<(usize, SocketAddr)>, DiscoverError> {
+        let wait = wait.max(Duration::from_millis(1));
+        self.socket.set_read_timeout(Some(wait)).map_err(socket_error("setting the receive timeout"))?;
+        match self.socket.recv_from(buffer) {
+            Ok((len, from)) => Ok(Some((len, from))),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => Ok(None),
+            Err(e) => Err(socket_error("receiving")(e)),
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "ios"))]
+fn bind_v4_to_index(socket: &Socket, index: u32) -> Result<(), DiscoverError> {
+    socket
+        .bind_device_by_index_v4(std::num::NonZeroU32::new(index))
+        .map_err(socket_error("binding to the multicast interface"))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "ios")))]
+fn bind_v4_to_index(_socket: &Socket, index: u32) -> Result<(), DiscoverError> {
+    Err(DiscoverError::InvalidInterface(index.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(multicast_if: Option<&str>, ipv6: bool) -> SsdpSocketConfig<'_> {
+        SsdpSocketConfig { ipv6, local_port: LocalPort::Ephemeral, ttl: 2, multicast_if }
+    }
+
+    #[test]
+    fn unknown_interface_names_are_rejected_before_any_socket() {
+        for name in ["no-such-if0", "../../etc", "a/b", "0", "2001:db8::1"] {
+            let err = SsdpSocket::open(&config(Some(name), false)).unwrap_err();
+            assert_eq!(err, DiscoverError::InvalidInterface(name.into()));
+        }
+        let err = SsdpSocket::open(&config(Some("127.0.0.1"), true)).unwrap_err();
+        assert_eq!(err, DiscoverError::InvalidInterface("127.0.0.1".into()));
+    }
+
+    #[test]
+    fn loopback_name_resolves_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(interface_index("lo").is_some());
+        }
+    }
+
+    #[test]
+    fn binds_to_an_ipv4_literal_and_receives_with_a_bound() {
+        let socket = SsdpSocket::open(&config(Some("127.0.0.1"), false)).unwrap();
+        let local = socket.local_addr().unwrap();
+        assert_eq!(local.ip(), IpAddr::from(Ipv4Addr::LOCALHOST));
+        let mut buffer = [0u8; MAX_DATAGRAM];
+        assert_eq!(socket.recv(&mut buffer, Duration::from_millis(5)).unwrap(), None);
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.send_to(b"hello", local).unwrap();
+        let (len, from) = socket.recv(&mut buffer, Duration::from_millis(500)).unwrap().expect("datagram");
+        assert_eq!(&buffer[..len], b"hello");
+        assert_eq!(from, peer.local_addr().unwrap());
+    }
+}
