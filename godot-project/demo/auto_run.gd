@@ -133,7 +133,7 @@ func _wait_negative_window(proto: String, received: Array[String]) -> void:
 			break
 		await get_tree().process_frame
 	if not received.is_empty():
-		step("closed-%s" % proto, false, "token arrived after unmap: %s" % received[0])
+		step("leak-%s" % proto, false, "token arrived after unmap: %s" % received[0])
 
 
 func _screenshot_run() -> void:
