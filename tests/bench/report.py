@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Turns the benchmark samples into the markdown table of docs/benchmarks.md.
+
+    report.py SAMPLES META > table.md
+
+SAMPLES holds lines `SAMPLE <measure> <side> <value>` (other lines are ignored).
+META holds `key=value` lines (date, machine, Godot version, build measured, notes).
+Prints median and min/max per side and the ratio ours/engine of the medians. The
+"goal" column only restates the issue's target next to the number; nothing is asserted.
+"""
+import statistics
+import sys
+
+# (issue, what, measure, ours side, engine side, goal kind, goal value, goal text)
+#   goal kinds: "max" ours median <= value; "ratio" ours/engine <= value;
+#               "min_ratio" ours/engine >= value; None: no goal.
+ROWS = [
+    ("foundation", "discovery, router present (ms): core CLI `gdnat discover`, wall time of the process",
+     "discover_router_ms", "cli-wall", "engine", "max", 100, "≤ 100 ms"),
+    ("foundation", "discovery, router present (ms): time the CLI reports (`discovered N in X ms`)",
+     "discover_router_ms", "cli-reported", "engine", "max", 100, "≤ 100 ms"),
+    ("drop-in", "discovery, router present (ms): `NatUPNP.discover()` vs `UPNP.discover()`",
+     "discover_router_ms", "ours", "engine", "ratio", 0.05, "≤ 0.05×"),
+    ("foundation", "discovery, no router (ms): CLI `gdnat discover --timeout 2000`, wall",
+     "discover_none_2000_ms", "cli-wall", "engine", "max", 2000, "≤ 2000 ms (timeout)"),
+    ("drop-in", "discovery, no router (ms): `discover(2000)`",
+     "discover_none_2000_ms", "ours", "engine", "max", 2000, "≤ 2000 ms (timeout)"),
+    ("foundation", "discovery, no router (ms): CLI `gdnat discover --timeout 500`, wall",
+     "discover_none_500_ms", "cli-wall", "engine", "max", 500, "≤ 500 ms (timeout)"),
+    ("drop-in", "discovery, no router (ms): `discover(500)`",
+     "discover_none_500_ms", "ours", "engine", "max", 500, "≤ 500 ms (timeout)"),
+    ("foundation / drop-in", "`add_port_mapping` per call (ms), blocking, hand-filled device, same control URL",
+     "add_port_mapping_ms", "ours", "engine", "ratio", 1.1, "≤ 1.1×"),
+    ("foundation / drop-in", "`delete_port_mapping` per call (ms), blocking, same devices",
+     "delete_port_mapping_ms", "ours", "engine", "ratio", 1.1, "≤ 1.1×"),
+    ("never block a frame", "longest main-thread frame (ms) while discovering + mapping + unmapping "
+     "(ours: async API; engine: its blocking calls)",
+     "frame_max_ms", "ours", "engine", "max", 5, "≤ 5 ms"),
+    ("never block a frame", "p99 main-thread frame (ms), same window",
+     "frame_p99_ms", "ours", "engine", "max", 5, "≤ 5 ms"),
+    ("never block a frame", "`new()` to mapping confirmed (ms) (ours: `discover_async` + "
+     "`add_port_mapping_async` on the discovered gateway; engine: `discover()` + a hand-filled "
+     "device's `add_port_mapping`, see note)",
+     "first_map_ms", "ours", "engine", "max", 100, "≤ 100 ms"),
+    ("never block a frame", "add/delete pairs (count in the header), pairs per second (higher is better; ours: "
+     "async, one awaited signal per call; engine: blocking)",
+     "pairs_per_s", "ours", "engine", None, None, "-"),
+    ("never block a frame", "process RSS growth over those pairs, KiB",
+     "pairs_rss_growth_kib", "ours", "engine", "max", 1024, "≤ 1024 KiB"),
+]
+
+
+def load_samples(path):
+    samples = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 4 or parts[0] != "SAMPLE":
+                continue
+            try:
+                value = float(parts[3])
+            except ValueError:
+                continue
+            samples.setdefault((parts[1], parts[2]), []).append(value)
+    return samples
+
+
+def load_meta(path):
+    meta = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                key, value = line.split("=", 1)
+                meta.append((key, value))
+    return meta
+
+
+def fmt(x):
+    if x is None:
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def cell(values):
+    """`median (min–max, n)` or `-` when nothing was measured."""
+    if not values:
+        return "-", None
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{fmt(med)} (n=1)", med
+    return f"{fmt(med)} ({fmt(min(values))}–{fmt(max(values))}, n={len(values)})", med
+
+
+def goal_met(kind, value, ours, engine):
+    if kind is None or ours is None:
+        return "-"
+    if kind == "max":
+        return "yes" if ours <= value else "no"
+    if engine is None or engine == 0:
+        return "-"
+    ratio = ours / engine
+    if kind == "ratio":
+        return "yes" if ratio <= value else "no"
+    if kind == "min_ratio":
+        return "yes" if ratio >= value else "no"
+    return "-"
+
+
+def main():
+    samples = load_samples(sys.argv[1])
+    meta = load_meta(sys.argv[2])
+    out = []
+    out.append("| issue | measure | engine: median (min–max, n) | ours: median (min–max, n) "
+               "| ours/engine | goal | goal met |")
+    out.append("|---|---|---:|---:|---:|---|---|")
+    for issue, what, measure, ours_side, engine_side, kind, value, goal in ROWS:
+        ours_txt, ours_med = cell(samples.get((measure, ours_side), []))
+        eng_txt, eng_med = cell(samples.get((measure, engine_side), []))
+        ratio = "-"
+        if ours_med is not None and eng_med:
+            ratio = f"{ours_med / eng_med:.3f}×"
+        out.append(f"| {issue} | {what} | {eng_txt} | {ours_txt} | {ratio} | {goal} | "
+                   f"{goal_met(kind, value, ours_med, eng_med)} |")
+    table = "\n".join(out)
+    header = [f"- {key}: {value}" for key, value in meta]
+    print("\n".join(header))
+    print()
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
