@@ -64,6 +64,24 @@ class Catcher:
 		values = [a, b, c, d]
 
 
+## Counts port_mapping_added / port_mapping_deleted emissions and their successes.
+class Counter:
+	extends RefCounted
+	var seen := 0
+	var added_ok := 0
+	var deleted_ok := 0
+
+	func on_added(result: int, _port: int, _proto: String) -> void:
+		seen += 1
+		if result == 0:
+			added_ok += 1
+
+	func on_deleted(result: int, _port: int, _proto: String) -> void:
+		seen += 1
+		if result == 0:
+			deleted_ok += 1
+
+
 ## Connects to `signal_name` on `obj`, calls `method` with `call_args`, then waits (frame by
 ## frame, at most `timeout_s`) for the signal. Returns the signal's arguments, or [] on
 ## timeout or when the method/signal does not exist. `catcher` may be passed to read the
