@@ -157,7 +157,7 @@ func map_port(port: int, proto: String, lease_s: int) -> int:
 	var result := _result_of(got)
 	var elapsed := Time.get_ticks_msec() - t0
 	if result == 0:
-		_set_result(row, "mapped", COLOR_OK)
+		_set_result(row, "mapped (%s)" % _short(result), COLOR_OK)
 		log_line("Map: %s %d is forwarded to this host (%d ms)." % [proto, port, elapsed], COLOR_OK)
 	else:
 		_set_result(row, "map failed: " + _short(result), COLOR_ERROR)
@@ -180,7 +180,7 @@ func unmap_port(port: int, proto: String) -> int:
 	var result := _result_of(got)
 	var elapsed := Time.get_ticks_msec() - t0
 	if result == 0:
-		_set_result(row, "removed", COLOR_DIM)
+		_set_result(row, "removed (%s)" % _short(result), COLOR_DIM)
 		log_line("Unmap: %s %d removed (%d ms)." % [proto, port, elapsed], COLOR_OK)
 	else:
 		_set_result(row, "unmap failed: " + _short(result), COLOR_ERROR)
