@@ -237,6 +237,7 @@ cmd_exec() {
     local ns; ns=$(tb_ns "$1"); shift
     case " ${TB_NAMESPACES[*]} " in *" $ns "*) ;; *) die "not one of our namespaces: $ns" ;; esac
     tb_ns_exists "$ns" || die "namespace $ns is not up ($0 up)"
+    GDNAT_ROOT_NETNS="${GDNAT_ROOT_NETNS:-$(readlink /proc/self/ns/net)}"; export GDNAT_ROOT_NETNS
     exec ip netns exec "$ns" "$@"
 }
 
