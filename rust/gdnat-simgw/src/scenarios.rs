@@ -1,0 +1,173 @@
+//! Named scenarios: ready-made configurations, each named after the quirk it reproduces.
+//!
+//! Every scenario binds 127.0.0.1 with an ephemeral SSDP port; change `bind`, `ssdp_port`,
+//! `multicast_if` or a device's `http_port` on the returned [`SimConfig`] as needed.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::config::{
+    ConnectionKind, DeviceConfig, FaultKind, FaultTarget, RouterConfig, SimConfig, UrlStyle,
+};
+
+/// The names accepted by [`scenario`], in a stable order.
+pub fn scenario_names() -> &'static [&'static str] {
+    &[
+        "igd2-public",
+        "igd1-public",
+        "igd2-double-nat",
+        "not-connected",
+        "ppp-only",
+        "printer-and-router",
+        "desc-http-500-empty",
+        "desc-malformed-xml",
+        "desc-truncated",
+        "desc-oversized",
+        "desc-hang",
+        "soap-http-500-empty",
+        "soap-malformed-xml",
+        "soap-truncated",
+        "soap-oversized",
+        "soap-hang",
+        "slow-ssdp",
+        "location-other-host",
+        "odd-source-port",
+        "permanent-lease-only",
+        "lowercase-protocol-rejected",
+        "upnp-error",
+        "wanip-v1-relative-url-with-urlbase",
+        "namespace-prefixed-description",
+    ]
+}
+
+/// Host used by `location-other-host`: another loopback address (reachable on any Linux lo).
+pub const OTHER_LOOPBACK_HOST: &str = "127.0.0.2";
+
+/// Delay of the `slow-ssdp` scenario.
+pub const SLOW_SSDP_DELAY: Duration = Duration::from_millis(300);
+
+/// UPnP error of the `upnp-error` scenario on AddPortMapping (override per action with
+/// extra [`FaultKind::UpnpError`] rules, which the binary's `--error` adds first).
+pub const UPNP_ERROR_DEFAULT: (u16, &str) = (501, "ActionFailed");
+
+fn router(f: impl FnOnce(&mut RouterConfig)) -> DeviceConfig {
+    let mut r = RouterConfig::default();
+    f(&mut r);
+    DeviceConfig::router(r)
+}
+
+fn igd1(r: &mut RouterConfig) {
+    r.igd_version = 1;
+}
+
+/// The configuration of a named scenario (see [`scenario_names`]), or `None`.
+///
+/// | name | what is special |
+/// |---|---|
+/// | igd2-public | IGD:2, WANIPConnection:2, connected, public IP 1.2.3.4 |
+/// | igd1-public | IGD:1, WANIPConnection:1 |
+/// | igd2-double-nat | external IP 10.0.0.5 (reserved: a router behind a router) |
+/// | not-connected | GetStatusInfo answers Disconnected |
+/// | ppp-only | IGD:1 with WANPPPConnection:1 only |
+/// | printer-and-router | device 0 is a printer (answers ssdp:all/rootdevice), device 1 the router |
+/// | desc-* | the description GET fails: 500 without body, malformed XML, truncated, 2 MiB, hang |
+/// | soap-* | every SOAP action fails the same ways |
+/// | slow-ssdp | SSDP answers after 300 ms |
+/// | location-other-host | LOCATION names 127.0.0.2, where (only) the HTTP server listens |
+/// | odd-source-port | SSDP answers come from another UDP port than the one searched |
+/// | permanent-lease-only | IGD:1; AddPortMapping with a lease != 0 fails with 725 |
+/// | lowercase-protocol-rejected | NewProtocol must be exactly TCP/UDP, else 402 Invalid Args |
+/// | upnp-error | AddPortMapping fails with 501 ActionFailed (binary: `--error Action:code`) |
+/// | wanip-v1-relative-url-with-urlbase | IGD:1, `<URLBase>` and relative control URLs |
+/// | namespace-prefixed-description | every description element is `ns0:`-prefixed |
+pub fn scenario(name: &str) -> Option<SimConfig> {
+    let devices = match name {
+        "igd2-public" => vec![router(|_| {})],
+        "igd1-public" => vec![router(igd1)],
+        "igd2-double-nat" => vec![router(|r| r.external_ip = "10.0.0.5".into())],
+        "not-connected" => vec![router(|r| r.connected = false)],
+        "ppp-only" => vec![router(|r| {
+            igd1(r);
+            r.connection = ConnectionKind::WanPpp;
+        })],
+        "printer-and-router" => vec![DeviceConfig::printer(), router(|_| {})],
+        "desc-http-500-empty" => vec![faulty(FaultTarget::Description, FaultKind::Http500Empty)],
+        "desc-malformed-xml" => vec![faulty(FaultTarget::Description, FaultKind::MalformedXml)],
+        "desc-truncated" => vec![faulty(FaultTarget::Description, FaultKind::Truncated)],
+        "desc-oversized" => vec![faulty(FaultTarget::Description, FaultKind::Oversized)],
+        "desc-hang" => vec![faulty(FaultTarget::Description, FaultKind::Hang)],
+        "soap-http-500-empty" => vec![faulty(FaultTarget::AnyAction, FaultKind::Http500Empty)],
+        "soap-malformed-xml" => vec![faulty(FaultTarget::AnyAction, FaultKind::MalformedXml)],
+        "soap-truncated" => vec![faulty(FaultTarget::AnyAction, FaultKind::Truncated)],
+        "soap-oversized" => vec![faulty(FaultTarget::AnyAction, FaultKind::Oversized)],
+        "soap-hang" => vec![faulty(FaultTarget::AnyAction, FaultKind::Hang)],
+        "slow-ssdp" => {
+            let mut d = router(|_| {});
+            d.ssdp_delay = SLOW_SSDP_DELAY;
+            vec![d]
+        }
+        "location-other-host" => {
+            let mut d = router(|_| {});
+            d.location_host = Some(OTHER_LOOPBACK_HOST.to_string());
+            vec![d]
+        }
+        "odd-source-port" => {
+            let mut d = router(|_| {});
+            d.ssdp_from_odd_port = true;
+            vec![d]
+        }
+        "permanent-lease-only" => vec![router(|r| {
+            igd1(r);
+            r.permanent_lease_only = true;
+        })],
+        "lowercase-protocol-rejected" => vec![router(|r| r.strict_protocol_case = true)],
+        "upnp-error" => vec![faulty(
+            FaultTarget::Action("AddPortMapping".into()),
+            FaultKind::UpnpError(UPNP_ERROR_DEFAULT.0, UPNP_ERROR_DEFAULT.1.into()),
+        )],
+        "wanip-v1-relative-url-with-urlbase" => vec![router(|r| {
+            igd1(r);
+            r.url_style = UrlStyle::RelativeWithUrlBase;
+        })],
+        "namespace-prefixed-description" => {
+            vec![router(|r| r.namespace_prefix = Some("ns0".into()))]
+        }
+        _ => return None,
+    };
+    Some(SimConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), devices))
+}
+
+fn faulty(target: FaultTarget, kind: FaultKind) -> DeviceConfig {
+    router(|_| {}).with_fault(target, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_resolves_and_unknown_does_not() {
+        for name in scenario_names() {
+            let c = scenario(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(!c.devices.is_empty(), "{name}");
+        }
+        assert!(scenario("no-such-scenario").is_none());
+    }
+
+    #[test]
+    fn a_few_knobs() {
+        let c = scenario("igd2-double-nat").unwrap();
+        assert_eq!(
+            c.devices[0].router_config().unwrap().external_ip,
+            "10.0.0.5"
+        );
+        let c = scenario("printer-and-router").unwrap();
+        assert!(c.devices[0].router_config().is_none());
+        assert!(c.devices[1].router_config().is_some());
+        let c = scenario("ppp-only").unwrap();
+        assert_eq!(
+            c.devices[0].router_config().unwrap().connection,
+            ConnectionKind::WanPpp
+        );
+    }
+}
