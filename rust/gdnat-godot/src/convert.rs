@@ -1,0 +1,69 @@
+//! Conversions between the core's plain data and what the Godot classes hold.
+//!
+//! Everything here except [`DeviceData::to_device`] is plain Rust data that may cross to a
+//! worker thread.
+
+use gdnat_igd::result_code::IgdStatus;
+use gdnat_igd::{DeviceStatus, DiscoveredDevice, Gateway};
+use godot::prelude::*;
+
+use crate::device::NatUpnpDevice;
+
+/// The properties of one `NatUPNPDevice`, as plain data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceData {
+    /// `description_url`.
+    pub description_url: String,
+    /// `service_type`.
+    pub service_type: String,
+    /// `igd_control_url`.
+    pub igd_control_url: String,
+    /// `igd_service_type`.
+    pub igd_service_type: String,
+    /// `igd_our_addr`.
+    pub igd_our_addr: String,
+    /// `igd_status`.
+    pub igd_status: i32,
+    /// `double_nat`.
+    pub double_nat: bool,
+}
+
+impl DeviceData {
+    /// What a discovered device shows in Godot. The `igd_*` fields are the device's own
+    /// (improvement 2); a connected gateway is `IGD_STATUS_OK` whatever its WAN address, and
+    /// `double_nat` tells whether that address was private or reserved (improvement 3).
+    pub fn from_discovered(device: &DiscoveredDevice) -> Self {
+        let mut data = Self {
+            description_url: device.description_url.clone(),
+            service_type: device.service_type.clone(),
+            igd_status: IgdStatus::from_device_status(device.status).code(),
+            double_nat: device.status == DeviceStatus::ConnectedPrivate,
+            ..Self::default()
+        };
+        if let (true, Some(gateway)) = (device.status.is_connected(), &device.gateway) {
+            data.igd_control_url = gateway.control_url.clone();
+            data.igd_service_type = gateway.service_type.clone();
+            // Kept whole, IPv6 included (improvement 6: the engine truncates to 15 bytes).
+            data.igd_our_addr = gateway.local_addr.clone();
+        }
+        data
+    }
+
+    /// A new Godot device object with these properties. Main thread only.
+    pub fn to_device(&self) -> Gd<NatUpnpDevice> {
+        let data = self.clone();
+        Gd::from_init_fn(|base| NatUpnpDevice::from_data(base, data))
+    }
+}
+
+/// The connection service a device's `igd_*` properties name, as plain data for a worker.
+/// Nothing is checked: a bad control URL fails the operation later with `HTTP_ERROR` (23),
+/// as in the engine.
+pub fn gateway_from(control_url: &GString, service_type: &GString, our_addr: &GString) -> Gateway {
+    Gateway::new(control_url.to_string(), service_type.to_string(), our_addr.to_string())
+}
+
+/// Identifies one SSDP answer across the discovery callback and the final device list.
+pub fn device_key(device: &DiscoveredDevice) -> (String, String, String) {
+    (device.description_url.clone(), device.service_type.clone(), device.usn.clone())
+}

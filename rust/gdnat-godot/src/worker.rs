@@ -1,0 +1,308 @@
+//! One background worker per Godot object, modelled on an actor: typed [`Job`] messages go in,
+//! typed [`Outcome`] messages come out, and the jobs of one object run one after the other in
+//! call order (FIFO).
+//!
+//! The worker thread is spawned lazily by the first job that needs the network. It sees only
+//! plain Rust data (strings, numbers, [`Gateway`], [`DiscoverOptions`], a [`CancelToken`]);
+//! no Godot object or engine call ever reaches it. Outcomes are collected on the main thread
+//! by [`crate::delivery`].
+//!
+//! Dropping a [`Worker`] (its Godot object was freed) cancels the running job and makes the
+//! thread stop before the next one. [`shutdown`] (called when the library is unloaded) does
+//! the same for every worker and joins the threads.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gdnat_igd::{CancelToken, DiscoverOptions, Gateway, Protocol, UpnpResult};
+
+use crate::convert::{device_key, DeviceData};
+use crate::operations::{self, Report};
+use crate::validation::MappingArgs;
+
+/// Work for a worker thread. Plain data only.
+#[derive(Debug)]
+pub enum Job {
+    /// Discover devices.
+    Discover(DiscoverOptions),
+    /// AddPortMapping on a gateway copied at call time.
+    Add { gateway: Gateway, args: MappingArgs, proto: String },
+    /// DeletePortMapping on a gateway copied at call time.
+    Delete { gateway: Gateway, port: u16, protocol: Protocol, proto: String },
+    /// GetExternalIPAddress on a gateway copied at call time.
+    Query { gateway: Gateway },
+    /// A result known at call time (a validation error), delivered in call order.
+    Echo(Outcome),
+    /// Stop the thread.
+    Stop,
+}
+
+/// Where a device of a finished discovery comes from.
+#[derive(Clone, Debug)]
+pub enum DeviceSlot {
+    /// The n-th device already announced by [`Outcome::DeviceFound`] (reuse that object).
+    Found(usize),
+    /// A device that was not announced (should not happen; handled anyway).
+    New(DeviceData),
+}
+
+/// A result for the main thread. Plain data only.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Discovery classified one device (not terminal: a `Discovered` follows).
+    DeviceFound(DeviceData),
+    /// Discovery finished: the result code and the new device list. `devices` is `None` when
+    /// the arguments were invalid (the engine then leaves the list alone), else the list that
+    /// replaces the old one (empty on failure).
+    Discovered { code: i32, devices: Option<Vec<DeviceSlot>> },
+    /// AddPortMapping finished.
+    Added { report: Report, port: i32, proto: String },
+    /// DeletePortMapping finished.
+    Deleted { report: Report, port: i32, proto: String },
+    /// GetExternalIPAddress finished.
+    Queried { report: Report, address: String },
+}
+
+impl Outcome {
+    /// Whether this outcome ends a job (everything but `DeviceFound`).
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Self::DeviceFound(_))
+    }
+}
+
+/// The background worker of one Godot object.
+#[derive(Default)]
+pub struct Worker {
+    running: Option<Running>,
+    /// Outcomes known at call time while nothing was in flight: delivered first.
+    ready: VecDeque<Outcome>,
+    /// Jobs submitted whose terminal outcome was not drained yet.
+    outstanding: usize,
+    cancel: CancelToken,
+}
+
+struct Running {
+    jobs: Sender<Job>,
+    outcomes: Receiver<Outcome>,
+}
+
+impl Worker {
+    /// Queues a job behind every earlier one. A job that cannot be run (the library is
+    /// shutting down, or no thread could be started) is answered with `UNKNOWN_ERROR`.
+    pub fn submit(&mut self, job: Job) {
+        self.outstanding += 1;
+        if let Job::Echo(outcome) = job {
+            if self.outstanding == 1 {
+                // Nothing ahead of it: no thread needed.
+                self.ready.push_back(outcome);
+            } else {
+                self.send(Job::Echo(outcome));
+            }
+            return;
+        }
+        self.send(job);
+    }
+
+    /// Takes every outcome that arrived, in order.
+    pub fn drain(&mut self) -> Vec<Outcome> {
+        let mut out: Vec<Outcome> = self.ready.drain(..).collect();
+        let mut thread_ended = false;
+        if let Some(running) = &self.running {
+            loop {
+                match running.outcomes.try_recv() {
+                    Ok(outcome) => out.push(outcome),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        thread_ended = true;
+                        break;
+                    }
+                }
+            }
+        }
+        let finished = out.iter().filter(|o| o.is_terminal()).count();
+        self.outstanding = self.outstanding.saturating_sub(finished);
+        if thread_ended {
+            // The thread was stopped (shutdown): nothing more will come.
+            self.running = None;
+            self.outstanding = 0;
+        }
+        out
+    }
+
+    /// Whether no job is waiting for delivery.
+    pub fn is_idle(&self) -> bool {
+        self.outstanding == 0
+    }
+
+    fn send(&mut self, job: Job) {
+        if self.running.is_none() {
+            self.running = spawn(self.cancel.clone());
+        }
+        let refused = match &self.running {
+            Some(running) => running.jobs.send(job).err().map(|e| e.0),
+            None => Some(job),
+        };
+        if let Some(job) = refused {
+            self.running = None;
+            self.ready.push_back(unrunnable(job));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        if let Some(running) = &self.running {
+            let _ = running.jobs.send(Job::Stop);
+        }
+    }
+}
+
+/// The outcome of a job that could not be run.
+fn unrunnable(job: Job) -> Outcome {
+    let report = || Report {
+        code: UpnpResult::UnknownError.code(),
+        error: Some("gdnat: no background worker could run this operation.".into()),
+    };
+    match job {
+        Job::Discover(_) | Job::Stop => {
+            Outcome::Discovered { code: UpnpResult::UnknownError.code(), devices: Some(Vec::new()) }
+        }
+        Job::Add { args, proto, .. } => Outcome::Added { report: report(), port: args.port.into(), proto },
+        Job::Delete { port, proto, .. } => Outcome::Deleted { report: report(), port: port.into(), proto },
+        Job::Query { .. } => Outcome::Queried { report: report(), address: String::new() },
+        Job::Echo(outcome) => outcome,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads
+
+/// Set once the library is being unloaded: no new thread starts.
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+
+/// Every worker thread that may still run: its cancel token, a way to wake it, its handle.
+static THREADS: Mutex<Vec<ThreadEntry>> = Mutex::new(Vec::new());
+
+struct ThreadEntry {
+    cancel: CancelToken,
+    wake: Sender<Job>,
+    handle: JoinHandle<()>,
+}
+
+fn spawn(cancel: CancelToken) -> Option<Running> {
+    if SHUTDOWN.load(Ordering::SeqCst) {
+        return None;
+    }
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    let (outcomes_tx, outcomes_rx) = mpsc::channel::<Outcome>();
+    let thread_cancel = cancel.clone();
+    let handle = std::thread::Builder::new()
+        .name("gdnat-worker".into())
+        .spawn(move || run(jobs_rx, outcomes_tx, thread_cancel))
+        .ok()?;
+    let mut threads = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    threads.retain(|t| !t.handle.is_finished());
+    threads.push(ThreadEntry { cancel, wake: jobs_tx.clone(), handle });
+    Some(Running { jobs: jobs_tx, outcomes: outcomes_rx })
+}
+
+/// The worker thread: runs jobs in order until told to stop or cancelled.
+fn run(jobs: Receiver<Job>, outcomes: Sender<Outcome>, cancel: CancelToken) {
+    while let Ok(job) = jobs.recv() {
+        if cancel.is_cancelled() || matches!(job, Job::Stop) {
+            break;
+        }
+        execute(job, &cancel, &outcomes);
+    }
+}
+
+fn execute(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) {
+    let outcome = match job {
+        Job::Discover(options) => discover(&options, cancel, outcomes),
+        Job::Add { gateway, args, proto } => {
+            Outcome::Added { report: operations::add_port_mapping(&gateway, &args), port: args.port.into(), proto }
+        }
+        Job::Delete { gateway, port, protocol, proto } => Outcome::Deleted {
+            report: operations::delete_port_mapping(&gateway, port, protocol),
+            port: port.into(),
+            proto,
+        },
+        Job::Query { gateway } => {
+            let (report, address) = operations::query_external_address(&gateway);
+            Outcome::Queried { report, address }
+        }
+        Job::Echo(outcome) => outcome,
+        Job::Stop => return,
+    };
+    if !cancel.is_cancelled() {
+        let _ = outcomes.send(outcome);
+    }
+}
+
+/// Discovery on the worker: each classified device is sent at once, then the final list as
+/// references to the devices already sent.
+fn discover(options: &DiscoverOptions, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Outcome {
+    let mut announced = Vec::new();
+    let mut on_device = |device: &gdnat_igd::DiscoveredDevice| {
+        announced.push(device_key(device));
+        let _ = outcomes.send(Outcome::DeviceFound(DeviceData::from_discovered(device)));
+    };
+    match operations::discover(options, cancel, &mut on_device) {
+        Ok(devices) => {
+            let slots = devices
+                .iter()
+                .map(|device| {
+                    let key = device_key(device);
+                    match announced.iter().position(|k| *k == key) {
+                        Some(index) => DeviceSlot::Found(index),
+                        None => DeviceSlot::New(DeviceData::from_discovered(device)),
+                    }
+                })
+                .collect();
+            Outcome::Discovered { code: UpnpResult::Success.code(), devices: Some(slots) }
+        }
+        Err((code, _)) => Outcome::Discovered { code, devices: Some(Vec::new()) },
+    }
+}
+
+/// How long [`shutdown`] waits for the worker threads. Each job is bounded (discovery checks
+/// its cancel token every 25 ms; one HTTP exchange is bounded by `HttpLimits`), so threads
+/// normally end within milliseconds of being cancelled.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(4500);
+
+/// Stops every worker: no new thread starts, every job is cancelled, idle threads are woken,
+/// and the threads are joined. Waits at most [`SHUTDOWN_WAIT`]; a thread still inside one
+/// bounded HTTP exchange after that is left to finish on its own (reported with `warn`).
+pub fn shutdown(warn: impl Fn(usize)) {
+    SHUTDOWN.store(true, Ordering::SeqCst);
+    let entries: Vec<ThreadEntry> = std::mem::take(&mut *THREADS.lock().unwrap_or_else(|p| p.into_inner()));
+    for entry in &entries {
+        entry.cancel.cancel();
+        let _ = entry.wake.send(Job::Stop);
+    }
+    let deadline = Instant::now() + SHUTDOWN_WAIT;
+    while Instant::now() < deadline && entries.iter().any(|e| !e.handle.is_finished()) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut left = 0;
+    for entry in entries {
+        if entry.handle.is_finished() {
+            let _ = entry.handle.join();
+        } else {
+            left += 1;
+        }
+    }
+    if left > 0 {
+        warn(left);
+    }
+}
+
+/// Allows workers again after [`shutdown`] (the library was initialised anew, hot reload).
+pub fn restart() {
+    SHUTDOWN.store(false, Ordering::SeqCst);
+}

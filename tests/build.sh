@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds gdnat and lays out the Godot project for the tests and the demo.
+#
+#   tests/build.sh            debug build
+#   tests/build.sh --release  release build only
+#   tests/build.sh --all      debug and release
+#
+# Steps:
+# 1. cargo build of the GDExtension (gdnat-godot), the simulated gateway (gdnat-simgw) and the
+#    CLI (gdnat) in the chosen profile(s), into ${CARGO_TARGET_DIR:-target}.
+# 2. Copies libgdnat.so to addons/gdnat/bin/libgdnat.linux.x86_64.{debug,release}.so, only for
+#    the profiles built now (no stand-in is made for a profile that was not built).
+# 3. Copies addons/gdnat/ to godot-project/addons/gdnat/ and tests/godot/ to
+#    godot-project/tests/ (real copies, git-ignored; replaced as a whole each time).
+# Idempotent; cargo makes it fast when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+
+profiles=()
+for arg in "$@"; do
+    case $arg in
+        --release) profiles=(release) ;;
+        --all) profiles=(debug release) ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+[ ${#profiles[@]} -gt 0 ] || profiles=(debug)
+
+for profile in "${profiles[@]}"; do
+    flags=()
+    [ "$profile" = release ] && flags=(--release)
+    echo "build: cargo build ${flags[*]} (gdnat-godot, gdnat-simgw, gdnat-cli)"
+    cargo build "${flags[@]}" -p gdnat-godot -p gdnat-simgw -p gdnat-cli
+    lib="$TARGET_DIR/$profile/libgdnat.so"
+    [ -f "$lib" ] || { echo "build: $lib is missing after the build" >&2; exit 1; }
+    dest="addons/gdnat/bin/libgdnat.linux.x86_64.$profile.so"
+    if ! cmp -s "$lib" "$dest"; then
+        cp "$lib" "$dest.tmp" && mv "$dest.tmp" "$dest"
+    fi
+    echo "build: $dest"
+done
+
+# The Godot project gets real copies (no symlinks), refreshed as a whole.
+rm -rf godot-project/addons/gdnat godot-project/tests
+mkdir -p godot-project/addons
+cp -r addons/gdnat godot-project/addons/gdnat
+cp -r tests/godot godot-project/tests
+echo "build: synced addons/gdnat -> godot-project/addons/gdnat, tests/godot -> godot-project/tests"
