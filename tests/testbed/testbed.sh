@@ -70,7 +70,14 @@ http_answers() {
         && head -c 12 <&3 | grep -q '^HTTP/1.[01] 200'"
 }
 miniupnpd_ready() { grep -q 'Listening for NAT-PMP/PCP traffic' "$TB_STATE/miniupnpd.log"; }
-turn_listening() { nsx "$TB_NS_WAN" ss -Hlun "sport = :3478" | grep -q "$TB_WAN_PEER_IP2:3478"; }
+# coturn answers RFC 5780 CHANGE-REQUESTs only when it listens on both IPs and both ports.
+turn_listening() {
+    local socks; socks=$(nsx "$TB_NS_WAN" ss -Hlun)
+    local a p
+    for a in "$TB_WAN_PEER_IP" "$TB_WAN_PEER_IP2"; do
+        for p in 3478 3479; do grep -q "$a:$p " <<<"$socks" || return 1; done
+    done
+}
 
 build_topology() {
     local ns
