@@ -1,8 +1,23 @@
 //! SSDP discovery followed by per-device validation.
 
-use super::{DiscoverOptions, DiscoveredDevice};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::validate::{validate_device, Answer};
+use super::{DeviceStatus, DiscoverOptions, DiscoveredDevice};
 use crate::cancel::CancelToken;
 use crate::error::DiscoverError;
+use crate::proto::ssdp::{self, SearchGroup};
+use crate::proto::url::HttpUrl;
+use crate::transport::ssdp_socket::{SsdpSocket, SsdpSocketConfig, MAX_DATAGRAM};
+
+/// The longest single wait, so cancellation and deadlines are seen promptly.
+const SLICE: Duration = Duration::from_millis(25);
+/// Most devices kept (and validated) from one discovery.
+const MAX_DEVICES: usize = 32;
 
 /// Discover UPnP devices and validate each one on its own.
 ///
@@ -11,10 +26,196 @@ use crate::error::DiscoverError;
 /// `on_device` as each one is classified. Returns the devices in the engine's order (most
 /// recent answer first). `Err(NoDevices)` when nothing answered; `Ok` with an empty list when
 /// answers came but none passed the filter.
+///
+/// Answers whose LOCATION host is not the answer's source address are ignored. Devices are
+/// validated on helper threads, each bounded by `options.http`; when discovery ends early
+/// because a gateway was found, a device whose validation has not finished yet is reported as
+/// `HttpError` with a detail saying so. Without a connected gateway, discovery waits for every
+/// validation to finish (each is bounded).
 pub fn discover(
-    _options: &DiscoverOptions,
-    _cancel: &CancelToken,
-    _on_device: &mut dyn FnMut(&DiscoveredDevice),
+    options: &DiscoverOptions,
+    cancel: &CancelToken,
+    on_device: &mut dyn FnMut(&DiscoveredDevice),
 ) -> Result<Vec<DiscoveredDevice>, DiscoverError> {
-    todo!()
+    let start = Instant::now();
+    let deadline = start + options.timeout;
+    let socket = SsdpSocket::open(&SsdpSocketConfig {
+        ipv6: options.ipv6,
+        local_port: options.local_port,
+        ttl: options.ttl,
+        multicast_if: options.multicast_if.as_deref(),
+    })?;
+    send_searches(&socket, options)?;
+
+    let mut session = Session::new(options, cancel);
+    let mut buffer = [0u8; MAX_DATAGRAM];
+    let mut settle_until: Option<Instant> = None;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(DiscoverError::Cancelled);
+        }
+        if session.collect(on_device) && settle_until.is_none() {
+            settle_until = Some((Instant::now() + options.settle).min(deadline));
+        }
+        let now = Instant::now();
+        let end = settle_until.unwrap_or(deadline);
+        if now >= end {
+            break;
+        }
+        if let Some((len, from)) = socket.recv(&mut buffer, SLICE.min(end - now))? {
+            session.answer(&buffer[..len], from);
+        }
+    }
+    if settle_until.is_none() {
+        while session.pending() > 0 {
+            if cancel.is_cancelled() {
+                return Err(DiscoverError::Cancelled);
+            }
+            thread::sleep(Duration::from_millis(5).min(SLICE));
+            session.collect(on_device);
+        }
+    }
+    if !session.any_answer {
+        return Err(DiscoverError::NoDevices { millis: options.timeout.as_millis().min(u128::from(u64::MAX)) as u64 });
+    }
+    Ok(session.finish(on_device))
+}
+
+/// Sends one M-SEARCH per target and group; fails only when every send failed.
+fn send_searches(socket: &SsdpSocket, options: &DiscoverOptions) -> Result<(), DiscoverError> {
+    let targets = ssdp::search_targets(&options.device_filter);
+    let mx = ssdp::mx_for_timeout(options.timeout);
+    let groups = SearchGroup::for_family(options.ipv6);
+    let destinations: Vec<(SearchGroup, SocketAddr)> = match options.target_override {
+        Some(target) => vec![(groups[0], target)],
+        None => groups.iter().map(|g| (*g, g.socket_addr())).collect(),
+    };
+    let mut last_error = None;
+    let mut sent = 0;
+    for (group, destination) in destinations {
+        for target in targets {
+            let datagram = ssdp::build_msearch(group.host_header(), target, mx);
+            match socket.send_to(datagram.as_bytes(), destination) {
+                Ok(()) => sent += 1,
+                Err(error) => last_error = Some(error),
+            }
+        }
+    }
+    match last_error {
+        Some(error) if sent == 0 => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// One kept device: its answer, in arrival order, and its classification once known.
+struct Slot {
+    answer: Answer,
+    device: Option<DiscoveredDevice>,
+}
+
+/// The state of one discovery: kept devices and the validations running for them.
+struct Session<'a> {
+    options: &'a DiscoverOptions,
+    cancel: &'a CancelToken,
+    slots: Vec<Slot>,
+    by_location: HashMap<String, usize>,
+    results_tx: Sender<(usize, DiscoveredDevice)>,
+    results_rx: Receiver<(usize, DiscoveredDevice)>,
+    running: usize,
+    any_answer: bool,
+}
+
+impl<'a> Session<'a> {
+    fn new(options: &'a DiscoverOptions, cancel: &'a CancelToken) -> Self {
+        let (results_tx, results_rx) = mpsc::channel();
+        Self { options, cancel, slots: Vec::new(), by_location: HashMap::new(), results_tx, results_rx, running: 0, any_answer: false }
+    }
+
+    fn pending(&self) -> usize {
+        self.running
+    }
+
+    /// Handles one datagram: parse, filter, check the source, dedupe, start validation.
+    fn answer(&mut self, datagram: &[u8], from: SocketAddr) {
+        let Some(answer) = ssdp::parse_answer(datagram) else { return };
+        self.any_answer = true;
+        if !ssdp::passes_filter(&answer.st, &self.options.device_filter) {
+            return;
+        }
+        let location_ip = HttpUrl::parse(&answer.location).ok().and_then(|u| u.host_ip());
+        if location_ip != Some(from.ip()) {
+            return;
+        }
+        if self.by_location.contains_key(&answer.location) || self.slots.len() >= MAX_DEVICES {
+            return;
+        }
+        let answer = Answer { location: answer.location, st: answer.st, usn: answer.usn };
+        let index = self.slots.len();
+        self.by_location.insert(answer.location.clone(), index);
+        self.slots.push(Slot { answer: answer.clone(), device: None });
+        let tx = self.results_tx.clone();
+        let limits = self.options.http;
+        let cancel = self.cancel.clone();
+        let spawned = thread::Builder::new().name("gdnat-validate".into()).spawn(move || {
+            let device = validate_device(&answer, &limits, &cancel);
+            let _ = tx.send((index, device));
+        });
+        match spawned {
+            Ok(_) => self.running += 1,
+            Err(error) => {
+                let mut device = unvalidated(&self.slots[index].answer);
+                device.detail = format!("could not start validation: {error}");
+                self.slots[index].device = Some(device);
+            }
+        }
+    }
+
+    /// Takes finished validations; true when one of them is a connected gateway.
+    fn collect(&mut self, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> bool {
+        let mut connected = false;
+        loop {
+            match self.results_rx.try_recv() {
+                Ok((index, device)) => {
+                    self.running = self.running.saturating_sub(1);
+                    connected |= device.status.is_connected();
+                    on_device(&device);
+                    if let Some(slot) = self.slots.get_mut(index) {
+                        slot.device = Some(device);
+                    }
+                }
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return connected,
+            }
+        }
+    }
+
+    /// The devices, most recent answer first; unfinished ones as `HttpError`.
+    fn finish(mut self, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> Vec<DiscoveredDevice> {
+        self.collect(on_device);
+        self.slots
+            .into_iter()
+            .rev()
+            .map(|slot| match slot.device {
+                Some(device) => device,
+                None => {
+                    let mut device = unvalidated(&slot.answer);
+                    device.detail = "description not fetched before discovery ended (a gateway was already found)".into();
+                    on_device(&device);
+                    device
+                }
+            })
+            .collect()
+    }
+}
+
+fn unvalidated(answer: &Answer) -> DiscoveredDevice {
+    DiscoveredDevice {
+        description_url: answer.location.clone(),
+        service_type: answer.st.clone(),
+        usn: answer.usn.clone(),
+        status: DeviceStatus::HttpError,
+        gateway: None,
+        external_ip: None,
+        friendly_name: None,
+        detail: String::new(),
+    }
 }

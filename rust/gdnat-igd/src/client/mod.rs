@@ -4,9 +4,11 @@
 mod discovery;
 mod gateway;
 mod soap_call;
+mod validate;
 
 pub use discovery::discover;
 pub use gateway::Gateway;
+pub use validate::validate_device_at;
 
 use std::time::Duration;
 

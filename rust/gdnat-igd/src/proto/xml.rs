@@ -27,6 +27,8 @@ struct Open {
 /// well-formedness error and returns it as text; everything before it was already visited.
 pub(crate) fn walk(xml: &str, mut visit: impl FnMut(Node<'_>)) -> Result<(), String> {
     let mut reader = Reader::from_str(xml);
+    // Routers write "AT&T" unescaped; keep such a bare `&` as text instead of failing.
+    reader.config_mut().allow_dangling_amp = true;
     let mut names: Vec<String> = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     loop {
@@ -124,6 +126,13 @@ mod tests {
         let (found, result) = leaves("<a:x xmlns:a='n'><a:y>1 &amp; 2 &lt;&#65;&#x42;&gt; &unknown;</a:y><z/></a:x>");
         assert_eq!(result, Ok(()));
         assert_eq!(found, vec![("x/y".into(), "1 & 2 <AB> &unknown;".into()), ("x/z".into(), String::new())]);
+    }
+
+    #[test]
+    fn a_bare_ampersand_is_text() {
+        let (found, result) = leaves("<r><friendlyName>AT&T Box</friendlyName></r>");
+        assert_eq!(result, Ok(()));
+        assert_eq!(found, vec![("r/friendlyName".into(), "AT&T Box".into())]);
     }
 
     #[test]
