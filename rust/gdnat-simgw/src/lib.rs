@@ -18,6 +18,8 @@
 //! It binds only the address it is given (loopback or a test namespace); it never sends
 //! anything except answers to the requests it receives.
 
+#![warn(missing_docs)]
+
 mod actions;
 mod config;
 mod description;
