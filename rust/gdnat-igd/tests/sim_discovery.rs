@@ -1,0 +1,234 @@
+//! discover() against the simulated gateway. Every test here sends SSDP (unicast to the
+//! simulated gateway on 127.0.0.1, or multicast on lo), so all are ignored by default and run
+//! only in a fresh network namespace:
+//!
+//! ```sh
+//! cargo test -p gdnat-igd --test sim_discovery --no-run   # prints the test binary path
+//! unshare --net sh -c 'ip link set lo up; ip link set lo multicast on; \
+//!     ip route add 239.0.0.0/8 dev lo; <test binary> --include-ignored'
+//! ```
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use gdnat_igd::client::HttpLimits;
+use gdnat_igd::{discover, CancelToken, DeviceStatus, DiscoverError, DiscoverOptions, DiscoveredDevice, UpnpResult};
+use gdnat_simgw::{scenario, SimGateway};
+
+/// Scheduling slack added to every bound.
+const MARGIN: Duration = Duration::from_millis(700);
+const LIMITS: HttpLimits = HttpLimits {
+    connect_timeout: Duration::from_millis(500),
+    total_timeout: Duration::from_millis(1000),
+    max_body: 256 * 1024,
+    max_soap_request: 2048,
+};
+
+fn options(target: SocketAddr, timeout_ms: u64) -> DiscoverOptions {
+    DiscoverOptions {
+        timeout: Duration::from_millis(timeout_ms),
+        target_override: Some(target),
+        http: LIMITS,
+        ..DiscoverOptions::default()
+    }
+}
+
+fn start(name: &str) -> SimGateway {
+    SimGateway::start(scenario(name).unwrap_or_else(|| panic!("scenario {name}"))).expect("simulated gateway starts")
+}
+
+/// Runs discover(), checks it ended within its bound (timeout, plus validations of at most
+/// five exchanges when no gateway was found), and returns the result and the devices reported
+/// through the callback.
+fn run(options: &DiscoverOptions) -> (Result<Vec<DiscoveredDevice>, DiscoverError>, Vec<DiscoveredDevice>) {
+    let mut reported = Vec::new();
+    let start = Instant::now();
+    let result = discover(options, &CancelToken::new(), &mut |d| reported.push(d.clone()));
+    let elapsed = start.elapsed();
+    println!("discover returned in {elapsed:?}: {:?}", result.as_ref().map(|d| d.iter().map(|d| (d.status, d.detail.clone())).collect::<Vec<_>>()));
+    let bound = options.timeout + options.http.total_timeout * 5 + MARGIN;
+    assert!(elapsed < bound, "discover took {elapsed:?}, bound {bound:?}");
+    (result, reported)
+}
+
+fn search_targets_seen(gw: &SimGateway) -> Vec<String> {
+    gw.requests()
+        .into_iter()
+        .filter(|r| r.method == "M-SEARCH")
+        .filter_map(|r| r.body.lines().find_map(|l| l.strip_prefix("ST: ").map(str::to_string)))
+        .collect()
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn igd2_public_is_found_and_discovery_ends_after_settle() {
+    let gw = start("igd2-public");
+    let options = options(gw.ssdp_addr(), 3000);
+    let start = Instant::now();
+    let (result, reported) = run(&options);
+    let elapsed = start.elapsed();
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].status, DeviceStatus::ConnectedPublic);
+    assert_eq!(devices[0].description_url, gw.description_url(0));
+    assert_eq!(devices[0].external_ip.as_deref(), Some("1.2.3.4"));
+    let gateway = devices[0].gateway.as_ref().expect("gateway");
+    assert_eq!(gateway.control_url, gw.control_url(0).unwrap());
+    assert_eq!(gateway.local_addr, "127.0.0.1");
+    assert_eq!(reported.len(), 1, "on_device is called once per device");
+    assert!(elapsed < options.timeout, "a found gateway ends discovery before the timeout ({elapsed:?})");
+    let targets = search_targets_seen(&gw);
+    for st in gdnat_igd::proto::ssdp::IGD_SEARCH_TARGETS {
+        assert!(targets.iter().any(|t| t == st), "{st} was not searched: {targets:?}");
+    }
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn nothing_answering_is_no_devices_after_the_timeout() {
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("silent socket");
+    let options = options(silent.local_addr().unwrap(), 600);
+    let (result, reported) = run(&options);
+    let err = result.unwrap_err();
+    assert_eq!(err, DiscoverError::NoDevices { millis: 600 });
+    assert_eq!(UpnpResult::from_discover_error(&err), UpnpResult::NoDevices);
+    assert!(reported.is_empty());
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn cancel_stops_discovery_within_a_slice() {
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("silent socket");
+    let options = options(silent.local_addr().unwrap(), 5000);
+    let cancel = CancelToken::new();
+    let (tx, rx) = mpsc::channel();
+    let worker_cancel = cancel.clone();
+    let worker = thread::spawn(move || {
+        let start = Instant::now();
+        let result = discover(&options, &worker_cancel, &mut |_| {});
+        let _ = tx.send(start.elapsed());
+        result
+    });
+    thread::sleep(Duration::from_millis(100));
+    let cancelled_at = Instant::now();
+    cancel.cancel();
+    let waited = rx.recv_timeout(Duration::from_secs(6)).expect("discover returned");
+    let after_cancel = cancelled_at.elapsed();
+    println!("cancelled discover returned after {waited:?} ({after_cancel:?} after cancel)");
+    assert_eq!(worker.join().expect("no panic").unwrap_err(), DiscoverError::Cancelled);
+    assert!(after_cancel < Duration::from_millis(25) + MARGIN, "{after_cancel:?}");
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn printer_and_router_default_filter_keeps_only_the_router() {
+    let gw = start("printer-and-router");
+    let (result, _) = run(&options(gw.ssdp_addr(), 2000));
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    assert_eq!(devices[0].description_url, gw.description_url(1));
+    assert_eq!(devices[0].status, DeviceStatus::ConnectedPublic);
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn printer_and_router_empty_filter_validates_each_device_on_its_own() {
+    let gw = start("printer-and-router");
+    let mut options = options(gw.ssdp_addr(), 2000);
+    options.device_filter = String::new();
+    options.settle = Duration::from_millis(300);
+    let (result, reported) = run(&options);
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    let printer = devices.iter().find(|d| d.description_url == gw.description_url(0)).expect("printer kept");
+    let router = devices.iter().find(|d| d.description_url == gw.description_url(1)).expect("router kept");
+    assert_eq!(printer.status, DeviceStatus::NotIgd);
+    assert!(printer.gateway.is_none(), "the printer must not carry the router's control URL");
+    assert_eq!(router.status, DeviceStatus::ConnectedPublic);
+    assert_eq!(reported.len(), 2);
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn slow_ssdp_answer_is_still_collected() {
+    let gw = start("slow-ssdp");
+    let (result, _) = run(&options(gw.ssdp_addr(), 1500));
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].status, DeviceStatus::ConnectedPublic);
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn location_other_host_is_ignored_for_safety() {
+    let gw = start("location-other-host");
+    let (result, reported) = run(&options(gw.ssdp_addr(), 800));
+    assert_eq!(result.expect("answers came, so not NoDevices").len(), 0);
+    assert!(reported.is_empty());
+    assert!(gw.requests().iter().all(|r| r.method == "M-SEARCH"), "no HTTP request may go to the other host");
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn odd_source_port_answers_are_accepted() {
+    let gw = start("odd-source-port");
+    let (result, _) = run(&options(gw.ssdp_addr(), 1500));
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].status, DeviceStatus::ConnectedPublic);
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn desc_hang_device_is_http_error_after_its_bound() {
+    let gw = start("desc-hang");
+    let (result, reported) = run(&options(gw.ssdp_addr(), 500));
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].status, DeviceStatus::HttpError);
+    assert!(devices[0].detail.contains("timed out"), "{}", devices[0].detail);
+    assert_eq!(reported.len(), 1);
+    gw.stop();
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn real_multicast_on_loopback_finds_the_gateway() {
+    for interface in ["127.0.0.1", "lo"] {
+        let mut config = scenario("igd2-public").expect("scenario");
+        config.ssdp_port = 1900;
+        config.multicast_if = Some("127.0.0.1".parse().unwrap());
+        let gw = SimGateway::start(config).expect("simulated gateway on 1900");
+        let options = DiscoverOptions {
+            timeout: Duration::from_millis(2000),
+            multicast_if: Some(interface.into()),
+            http: LIMITS,
+            ..DiscoverOptions::default()
+        };
+        let (result, _) = run(&options);
+        let devices = result.unwrap_or_else(|e| panic!("multicast via {interface}: {e}"));
+        assert_eq!(devices.len(), 1, "via {interface}");
+        assert_eq!(devices[0].status, DeviceStatus::ConnectedPublic, "via {interface}");
+        assert!(gw.requests().iter().any(|r| r.method == "M-SEARCH" && r.body.contains("HOST: 239.255.255.250:1900")));
+        gw.stop();
+    }
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn unknown_multicast_interface_is_invalid_interface() {
+    let options = DiscoverOptions { multicast_if: Some("no-such-if0".into()), ..DiscoverOptions::default() };
+    let start = Instant::now();
+    let err = discover(&options, &CancelToken::new(), &mut |_| {}).unwrap_err();
+    assert!(start.elapsed() < MARGIN);
+    assert_eq!(err, DiscoverError::InvalidInterface("no-such-if0".into()));
+    assert_eq!(UpnpResult::from_discover_error(&err), UpnpResult::UnknownError);
+}
