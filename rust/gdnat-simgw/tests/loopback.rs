@@ -417,7 +417,26 @@ fn location_other_host_listens_only_there() {
 
 // --- SSDP: these send datagrams, so they run only inside an isolated namespace. ---
 
+/// Refuses to go on unless the project's guard shows we are not in the root namespace.
+fn require_isolated_namespace() {
+    let guard = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/lib/netns-guard.sh"
+    );
+    let ok = std::process::Command::new("bash")
+        .arg(guard)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "refusing to send SSDP: not in an isolated network namespace ({guard})"
+    );
+}
+
 fn msearch(to: SocketAddr, st: &str) -> Vec<(SocketAddr, String)> {
+    require_isolated_namespace();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
