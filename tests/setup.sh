@@ -102,7 +102,7 @@ say "tools present: miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables
 if [ "$WITH_GODOT" = yes ]; then
     args=()
     [ "$WITH_DISPLAY" = yes ] && args+=(--with-display)
-    "$HERE/godot/provision.sh" "${args[@]}" || die "Godot provisioning failed"
+    bash "$HERE/godot/provision.sh" "${args[@]}" || die "Godot provisioning failed"
 else
     say "Godot provisioning skipped (--no-godot)"
 fi

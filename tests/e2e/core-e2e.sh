@@ -57,12 +57,12 @@ cleanup() {
             ip netns exec "$TB_NS_LAN" timeout 10 "$BIN" delete $m --url "$URL" >/dev/null 2>&1
         done
     fi
-    [ "$OWN_BED" = yes ] && "$TESTBED" down >/dev/null
+    [ "$OWN_BED" = yes ] && bash "$TESTBED" down >/dev/null
 }
 if ! tb_is_up; then
     OWN_BED=yes
     trap cleanup EXIT
-    "$TESTBED" up || { echo "FAIL up the test bed did not come up"; echo "0 passed, 1 failed"; exit 1; }
+    bash "$TESTBED" up || { echo "FAIL up the test bed did not come up"; echo "0 passed, 1 failed"; exit 1; }
 else
     trap cleanup EXIT
     info "test bed already up; leaving it up"

@@ -42,7 +42,7 @@ fi
 if [ ! -f "$MARKER" ] || [ ! -x "$ROOT/usr/bin/godot" ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "godot.sh: no provisioned Godot in $ROOT yet; provisioning it now (about a minute)" >&2
-        "$HERE/provision.sh" >&2 || { echo "godot.sh: provisioning failed; run tests/setup.sh" >&2; exit 1; }
+        bash "$HERE/provision.sh" >&2 || { echo "godot.sh: provisioning failed; run tests/setup.sh" >&2; exit 1; }
     else
         echo "godot.sh: no Godot 4 found. Set GODOT=/path/to/godot (4.3+) or run 'sudo tests/setup.sh'" \
              "to provision Godot 4.6.3 into $ROOT" >&2

@@ -24,7 +24,7 @@ command -v unshare >/dev/null && command -v ip >/dev/null || die "needs unshare 
 if [ -z "${GDNAT_ISOLATED_INSIDE:-}" ]; then
     GDNAT_ROOT_NETNS="${GDNAT_ROOT_NETNS:-$(readlink /proc/self/ns/net)}"
     export GDNAT_ROOT_NETNS
-    GDNAT_ISOLATED_INSIDE=1 exec unshare --net -- "$0" "$@"
+    GDNAT_ISOLATED_INSIDE=1 exec unshare --net -- bash "$0" "$@"
 fi
 
 # ---- from here on we are inside the fresh namespace ----------------------------------------------

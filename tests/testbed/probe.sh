@@ -106,7 +106,7 @@ probe() {
         addr="UDP-RECVFROM:$port,bind=$lan_ip"
     fi
     PROBE_OUT="$out" ip netns exec "$TB_NS_LAN" timeout "$t" \
-        socat -T 3 "$addr" "EXEC:$_PROBE_HERE/echo-responder.sh" </dev/null >/dev/null 2>"$out.err" &
+        socat -T 3 "$addr" "EXEC:/bin/bash $_PROBE_HERE/echo-responder.sh" </dev/null >/dev/null 2>"$out.err" &
     lpid=$!
     if ! _probe_wait_listening "$proto" "$port" || ! tb_pid_alive "$lpid"; then
         echo "probe: could not listen on $lan_ip:$port/$proto in $TB_NS_LAN: $(head -c 300 "$out.err")" >&2

@@ -44,7 +44,7 @@ record_pid() { echo "$1 $2" >> "$TB_PIDS"; }   # <name> <pid>
 
 cmd_install() {
     need_root
-    "$HERE/../setup.sh" --no-godot
+    bash "$HERE/../setup.sh" --no-godot
 }
 
 check_tools() {
@@ -253,7 +253,7 @@ case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    verify) shift; exec "$HERE/verify.sh" "$@" ;;
+    verify) shift; exec bash "$HERE/verify.sh" "$@" ;;
     exec) shift; cmd_exec "$@" ;;
     *) sed -n '2,27p' "$0" >&2; exit 2 ;;
 esac

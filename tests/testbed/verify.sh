@@ -24,8 +24,8 @@ info() { echo "INFO $*"; }
 OWN_BED=no
 if ! tb_is_up; then
     OWN_BED=yes
-    trap '"$HERE/testbed.sh" down >/dev/null' EXIT
-    "$HERE/testbed.sh" up || { echo "FAIL up could not bring the test bed up"; echo "0 passed, 1 failed"; exit 1; }
+    trap 'bash "$HERE/testbed.sh" down >/dev/null' EXIT
+    bash "$HERE/testbed.sh" up || { echo "FAIL up could not bring the test bed up"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 lan() { ip netns exec "$TB_NS_LAN" timeout 15 "$@"; }
