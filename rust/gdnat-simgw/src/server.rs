@@ -125,8 +125,18 @@ enum Route {
     BadMethod,
 }
 
+/// The path of a request target: origin form as is, absolute form (`http://host/path`)
+/// reduced to its path; the query is dropped.
+fn target_path(target: &str) -> &str {
+    let path = match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        None => target,
+    };
+    path.split('?').next().unwrap_or_default()
+}
+
 fn route(req: &HttpRequest, device: &Device) -> Route {
-    let path = req.path.split('?').next().unwrap_or_default();
+    let path = target_path(&req.path);
     match req.method.as_str() {
         "GET" | "HEAD" if path == device.config.description_path => Route::Description,
         "GET" | "HEAD" => Route::NotFound,
@@ -225,7 +235,7 @@ fn serve_connection(mut stream: TcpStream, peer: SocketAddr, device: &Device, sh
             action,
             call,
         } => {
-            let path = req.path.split('?').next().unwrap_or_default();
+            let path = target_path(&req.path);
             soap_answer(device, path, service_type, action, call, peer.ip(), fault)
         }
         Route::NotFound => HttpResponse::empty(404),

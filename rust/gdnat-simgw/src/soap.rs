@@ -290,6 +290,52 @@ mod tests {
     }
 
     #[test]
+    fn garbage_never_panics() {
+        // Deterministic pseudo-random documents built from XML-ish pieces.
+        let pieces = [
+            "<",
+            ">",
+            "</",
+            "/>",
+            "s:",
+            "Envelope",
+            "Body",
+            "u:Add",
+            "&amp;",
+            "&#x0;",
+            "&#99999999;",
+            "&",
+            "<![CDATA[",
+            "]]>",
+            "<?xml ?>",
+            "\"",
+            "=",
+            " ",
+            "x",
+            "é",
+            "<!--",
+            "-->",
+            "<!DOCTYPE a>",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut ok = 0;
+        for _ in 0..3000 {
+            let mut doc = String::new();
+            for _ in 0..(seed % 40) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                doc.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            if parse_call(&doc).is_ok() {
+                ok += 1;
+            }
+        }
+        println!("{ok} of 3000 random documents parsed as calls");
+    }
+
+    #[test]
     fn escapes_written_values() {
         let s = build_response("t", "A", &[("NewPortMappingDescription", "a<b>&\"".into())]);
         assert!(s.contains(

@@ -335,6 +335,9 @@ fn malformed_requests_do_not_kill_the_server() {
     assert_eq!(a.status, 413);
     let a = exchange(addr, b"POST /ctl/IPConn HTTP/1.1\r\nSOAPAction: \"x#AddPortMapping\"\r\nContent-Length: 5\r\n\r\n<<<<<").unwrap();
     assert_eq!(error_code(&a).as_deref(), Some("402"));
+    // Absolute-form request target.
+    let abs = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", gw.description_url(0));
+    assert_eq!(exchange(addr, abs.as_bytes()).unwrap().status, 200);
     // Still serving.
     assert_eq!(get(&gw.description_url(0)).status, 200);
     gw.stop();
