@@ -1,0 +1,347 @@
+## Simulated-gateway conformance group (spec "Compatibility test ideas" 21-29 and D1-D3, D5, D7):
+## discovery by both implementations against one gdnat-simgw scenario on 127.0.0.1 (started by
+## tests/godot/run-conformance.sh inside tests/lib/isolated.sh, which passes --scenario and
+## --location), then port mappings through a hand-built gateway pointed at the simulated control
+## URL. Scenario "none" starts no gateway: nothing answers, and the M-SEARCHes are observed by
+## ssdp_listener.gd.
+extends RefCounted
+
+const SsdpListener := preload("res://tests/conformance/ssdp_listener.gd")
+const DescFetch := preload("res://tests/conformance/desc_fetch.gd")
+const IGD1 := "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+const WANIP1 := "urn:schemas-upnp-org:service:WANIPConnection:1"
+const WANIP2 := "urn:schemas-upnp-org:service:WANIPConnection:2"
+const WANPPP1 := "urn:schemas-upnp-org:service:WANPPPConnection:1"
+const ENGINE_TARGETS := [IGD1, WANIP1, WANPPP1, "upnp:rootdevice"]
+
+## The running suite (rows, compare()).
+var t
+var scenario := "none"
+## LOCATION URLs of the scenario's devices, in device order (from the simgw ready line).
+var locations := PackedStringArray()
+
+
+func _init(suite) -> void:
+	t = suite
+	scenario = t.arg("scenario", "none")
+	locations = t.arg("location", "").split(",", false)
+
+
+func check_scenario() -> void:
+	var method := "scn_" + scenario.replace("-", "_")
+	if not has_method(method):
+		t.check(false, "sim: no checks for scenario %s" % scenario)
+		return
+	print("sim: scenario %s, locations %s" % [scenario, locations])
+	await call(method)
+
+
+# --- nothing answers (ideas 4, 21, 28, 29) ---------------------------------------------------
+
+func scn_none() -> void:
+	var listener := SsdpListener.new()
+	var err := listener.start()
+	if err != "":
+		t.check(false, "S none: SSDP listener: %s" % err)
+		return
+	var tag := "S none:"
+	t.compare("%s 21 discover(1000) -> 27 (engine ~4 s, D1: time only printed)" % tag, func(p):
+		listener.clear()
+		return p.new_upnp().discover(1000), {"spec": 27, "timed": true})
+	var seen := {}
+	for pair in [t.engine, t.ours]:
+		if pair.available():
+			listener.clear()
+			pair.new_upnp().discover(1000)
+			seen[pair.label] = listener.searches()
+	t.compare("%s 21 discover(1000) searched each engine target (IGD:1, WANIP:1, WANPPP:1, rootdevice)" % tag,
+		func(p): return _has_targets(seen.get(p.label, [])), {"spec": true})
+	t.info("%s 21 discover(1000): M-SEARCH [ST, MX] in order" % tag, _targets_text(seen.get("engine", [])),
+		_targets_text(seen.get("ours", [])))
+	t.compare("%s 21 discover(1000): MX of the IGD:1 search" % tag,
+		func(p): return _mx_of(seen.get(p.label, []), IGD1), {"spec": "1"})
+	t.compare("%s 21 discover(200) -> 27 (engine floor 1000 ms per target)" % tag, func(p):
+		return p.new_upnp().discover(200), {"spec": 27, "timed": true})
+	t.compare("%s 21 discover(2500): MX of the IGD:1 search" % tag, func(p):
+		listener.clear()
+		var u = p.new_upnp()
+		u.discover(2500)
+		return _mx_of(listener.searches(), IGD1), {"spec": "2", "timed": true})
+	t.compare("%s 4 discover(1000, 255) is accepted (not 22)" % tag, func(p):
+		var r = p.new_upnp().discover(1000, 255)
+		return [r != 22, r], {"spec": [true, 27]})
+	t.compare("%s 29 discover() after devices were added: list emptied, 27" % tag, func(p):
+		var u = p.upnp_with([p.new_device(), p.new_device()])
+		var r = u.discover(1000)
+		return [r, u.get_device_count()], {"spec": [27, 0]})
+	t.compare("%s 28 discover_local_port = 40000 -> M-SEARCH source port 40000" % tag, func(p):
+		listener.clear()
+		var u = p.new_upnp()
+		u.discover_local_port = 40000
+		u.discover(1000)
+		var s := listener.searches()
+		return s[0].port if s.size() > 0 else -1, {"spec": 40000})
+	# The observer itself holds UDP 1900 (Godot's PacketPeerUDP binds without SO_REUSEADDR), so
+	# "source port 1900" cannot be seen here; what both do when 1900 is taken is compared instead.
+	t.compare("%s 28 discover_local_port = 1 while UDP 1900 is taken -> [result, searches seen]" % tag, func(p):
+		listener.clear()
+		var u = p.new_upnp()
+		u.discover_local_port = 1
+		return [u.discover(1000), listener.searches().size()], {"spec": [24, 0]})
+	t.compare("%s 28 discover_local_port = 0 -> ephemeral source port (not 1900)" % tag, func(p):
+		listener.clear()
+		p.new_upnp().discover(1000)
+		var s := listener.searches()
+		return s.size() > 0 and s[0].port != 1900 and s[0].port > 1024, {"spec": true})
+	t.compare("%s 28 discover_multicast_if = 'no_such_if0' -> 28" % tag, func(p):
+		var u = p.new_upnp()
+		u.discover_multicast_if = "no_such_if0"
+		return [u.discover(1000), u.get_device_count()], {"spec": [28, 0], "timed": true})
+	t.compare("%s 28 discover_multicast_if = '127.0.0.1' -> searches still sent, 27" % tag, func(p):
+		listener.clear()
+		var u = p.new_upnp()
+		u.discover_multicast_if = "127.0.0.1"
+		return [u.discover(1000), listener.searches().size() > 0], {"spec": [27, true]})
+	t.compare("%s 28 discover_ipv6 = true (no IPv6 multicast route here)" % tag, func(p):
+		var u = p.new_upnp()
+		u.discover_ipv6 = true
+		return u.discover(1000), {"timed": true})
+	listener.stop()
+
+
+# --- scenarios with a simulated gateway ----------------------------------------------------
+
+func scn_igd2_public() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP2})
+	_mapping_rows({"ext": "1.2.3.4"})
+
+
+func scn_igd1_public() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP1})
+	_mapping_rows({"ext": "1.2.3.4"})
+
+
+func scn_wanip_v1_relative_url_with_urlbase() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP1})
+	_mapping_rows({"ext": "1.2.3.4"})
+
+
+func scn_namespace_prefixed_description() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP2})
+
+
+func scn_ppp_only() -> void:
+	_discovery_rows({"status": 0, "svc": WANPPP1})
+	_mapping_rows({"ext": "1.2.3.4"})
+
+
+func scn_igd2_double_nat() -> void:
+	_discovery_rows({"status": 5, "svc": WANIP2, "d3": true})
+	t.compare("S igd2-double-nat: UPNP.query_external_address() after discover() (D3)", func(p):
+		var u = p.new_upnp()
+		u.discover()
+		return u.query_external_address(),
+		{"spec": "", "allowed": "D3", "engine": "", "ours": "10.0.0.5"})
+	t.compare("S igd2-double-nat: UPNP.add_port_mapping(7777) then delete after discover() (D3)", func(p):
+		var u = p.new_upnp()
+		u.discover()
+		return [u.add_port_mapping(7777), u.delete_port_mapping(7777)],
+		{"spec": [26, 26], "allowed": "D3", "engine": [26, 26], "ours": [0, 0]})
+	_mapping_rows({"ext": "10.0.0.5"})
+
+
+func scn_not_connected() -> void:
+	_discovery_rows({"status": 6, "svc": WANIP2})
+
+
+func scn_desc_http_500_empty() -> void:
+	_discovery_rows({"status": 1})
+
+
+func scn_desc_malformed_xml() -> void:
+	_discovery_rows({})
+
+
+func scn_desc_truncated() -> void:
+	_discovery_rows({})
+
+
+func scn_desc_hang() -> void:
+	_discovery_rows({"status": 1})
+
+
+func scn_soap_malformed_xml() -> void:
+	_discovery_rows({})
+	_mapping_rows({})
+
+
+func scn_soap_http_500_empty() -> void:
+	_discovery_rows({})
+	_mapping_rows({})
+
+
+func scn_location_other_host() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP2})
+
+
+func scn_odd_source_port() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP2})
+
+
+func scn_slow_ssdp() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP2})
+
+
+func scn_permanent_lease_only() -> void:
+	_discovery_rows({"status": 0, "svc": WANIP1})
+	var gw := _wan()
+	t.compare("S permanent-lease-only: add lease 3600 -> 725 -> 15; lease 0 -> 0; delete -> 0", func(p):
+		var d = p.hand_device(gw[0], gw[1], "127.0.0.1")
+		return [d.add_port_mapping(7777, 0, "", "UDP", 3600), d.add_port_mapping(7777), d.delete_port_mapping(7777)],
+		{"spec": [15, 0, 0]})
+
+
+func scn_lowercase_protocol_rejected() -> void:
+	var gw := _wan()
+	t.compare("S lowercase-protocol-rejected: 'UDP' -> 0; 'udp' rejected locally (18) before the router", func(p):
+		var d = p.hand_device(gw[0], gw[1], "127.0.0.1")
+		return [d.add_port_mapping(7777), d.add_port_mapping(7778, 0, "", "udp"), d.delete_port_mapping(7777)],
+		{"spec": [0, 18, 0]})
+
+
+func scn_upnp_error() -> void:
+	# run-conformance.sh starts this scenario with --error AddPortMapping:718 --error DeletePortMapping:714.
+	var gw := _wan()
+	t.compare("S upnp-error: add -> 718 -> 13; delete -> 714 -> 4 (device and UPNP)", func(p):
+		var d = p.hand_device(gw[0], gw[1], "127.0.0.1")
+		var u = p.upnp_with([d])
+		return [d.add_port_mapping(7777), d.delete_port_mapping(7777), u.add_port_mapping(7777), u.delete_port_mapping(7777)],
+		{"spec": [13, 4, 13, 4]})
+
+
+func scn_printer_and_router() -> void:
+	# Default filter: only the router answers the IGD:1 search.
+	_discovery_rows({"status": 0, "svc": WANIP2})
+	for filter in ["rootdevice", ""]:
+		t.compare("S printer-and-router: 25 discover(2000, 2, %s) -> [result, count]" % t.fmt(filter), func(p):
+			var u = p.new_upnp()
+			return [u.discover(2000, 2, filter), u.get_device_count()], {"timed": true})
+	# "urn:" forces ssdp:all for the engine: printer and router entries are all kept.
+	t.compare("S printer-and-router: 26 discover(2000, 2, 'urn:') -> result, statuses by description", func(p):
+		var u = p.new_upnp()
+		var r = u.discover(2000, 2, "urn:")
+		return [r, _statuses_by_desc(u)], {"timed": true})
+
+
+# --- shared rows ---------------------------------------------------------------------------
+
+## Discovery with the default filter: result and count, then device 0's fields. `want`:
+##   status: the engine's igd_status per spec; svc: the WAN service type when status 0;
+##   d3: true for the double-NAT case (ours: status 0 with the fields filled and double_nat true).
+func _discovery_rows(want: Dictionary) -> void:
+	var tag := "S %s:" % scenario
+	var found := {}
+	var times := {}
+	for pair in [t.engine, t.ours]:
+		if pair.available():
+			var u = pair.new_upnp()
+			var t0 := Time.get_ticks_msec()
+			found[pair.label] = [u.discover(), u]
+			times[pair.label] = Time.get_ticks_msec() - t0
+	t.info("%s discover() wall time (D1, not compared)" % tag, "%s ms" % times.get("engine", "-"),
+		"%s ms" % times.get("ours", "-"))
+	t.compare("%s discover() -> [result, count]" % tag, func(p):
+		if not found.has(p.label):
+			return "<not run>"
+		return [found[p.label][0], found[p.label][1].get_device_count()])
+	var location := locations[0] if locations.size() > 0 else ""
+	t.compare("%s device 0 [description_url, service_type]" % tag, func(p):
+		var d = _dev0(found, p)
+		return [d.description_url, d.service_type] if d != null else "<no device>",
+		{"spec": [location, IGD1]} if want.has("svc") else {})
+	var gw := _wan()
+	var fields := func(p):
+		var d = _dev0(found, p)
+		return [d.igd_status, d.igd_control_url, d.igd_service_type, d.igd_our_addr] if d != null else "<no device>"
+	if want.get("d3", false):
+		t.compare("%s device 0 [igd_status, control_url, service_type, our_addr] (D3)" % tag, fields,
+			{"spec": [5, "", "", ""], "allowed": "D3", "engine": [5, "", "", ""],
+			"ours": [0, gw[0], want.svc, "127.0.0.1"]})
+		t.compare("%s device 0 double_nat / get_gateway() found (D3)" % tag, func(p):
+			var d = _dev0(found, p)
+			return [d.get("double_nat") if d != null else "<no device>", found[p.label][1].get_gateway() != null],
+			{"spec": [null, false], "allowed": "D3", "engine": [null, false], "ours": [true, true]})
+	elif want.get("status", -1) == 0:
+		t.compare("%s device 0 [igd_status, control_url, service_type, our_addr]" % tag, fields,
+			{"spec": [0, gw[0], want.svc, "127.0.0.1"]})
+	elif want.has("status"):
+		t.compare("%s device 0 [igd_status, control_url, service_type, our_addr]" % tag, fields,
+			{"spec": [want.status, "", "", ""]})
+	else:
+		t.compare("%s device 0 [igd_status, control_url, service_type, our_addr]" % tag, fields)
+	if not want.get("d3", false):
+		t.info("%s device 0 double_nat (gdnat-only)" % tag, "-",
+			t.fmt(_dev0(found, t.ours).get("double_nat")) if _dev0(found, t.ours) != null else "-")
+
+
+## Add/query/delete through a hand-built gateway on the scenario's control URL.
+func _mapping_rows(want: Dictionary) -> void:
+	var tag := "S %s:" % scenario
+	var gw := _wan()
+	if gw[0] == "":
+		t.skip("%s hand-built gateway mappings" % tag, "no WAN connection service in the description")
+		return
+	t.compare("%s hand-built gateway: add TCP/UDP, query, delete TCP/UDP" % tag, func(p):
+		var d = p.hand_device(gw[0], gw[1], "127.0.0.1")
+		return [d.add_port_mapping(7777, 0, "gdnat", "TCP"), d.add_port_mapping(7777, 0, "gdnat", "UDP"),
+			d.query_external_address(), d.delete_port_mapping(7777, "TCP"), d.delete_port_mapping(7777, "UDP")],
+		{"spec": [0, 0, want.ext, 0, 0]} if want.has("ext") else {})
+
+
+func _wan() -> Array:
+	if locations.is_empty():
+		return ["", ""]
+	for loc in locations:
+		var gw := DescFetch.wan_service(loc)
+		if gw[0] != "":
+			return gw
+	return ["", ""]
+
+
+func _dev0(found: Dictionary, p):
+	if not found.has(p.label) or found[p.label][1].get_device_count() == 0:
+		return null
+	return found[p.label][1].get_device(0)
+
+
+func _statuses_by_desc(u) -> Array:
+	var out := []
+	for i in u.get_device_count():
+		var d = u.get_device(i)
+		out.append("%s %s" % [d.description_url.get_file(), d.igd_status])
+	out.sort()
+	return out
+
+
+func _has_targets(searches: Array) -> bool:
+	var sts := []
+	for s in searches:
+		sts.append(s.st)
+	for target in ENGINE_TARGETS:
+		if not sts.has(target):
+			return false
+	return true
+
+
+func _mx_of(searches: Array, st: String) -> String:
+	for s in searches:
+		if s.st == st:
+			return s.mx
+	return "<not searched>"
+
+
+func _targets_text(searches: Array) -> String:
+	var parts := PackedStringArray()
+	for s in searches:
+		parts.append("%s MX %s" % [s.st.get_slice(":", s.st.get_slice_count(":") - 2) if s.st.begins_with("urn:") else s.st, s.mx])
+	return ", ".join(parts) if parts.size() > 0 else "(none)"
