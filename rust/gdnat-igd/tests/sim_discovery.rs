@@ -232,3 +232,20 @@ fn unknown_multicast_interface_is_invalid_interface() {
     assert_eq!(err, DiscoverError::InvalidInterface("no-such-if0".into()));
     assert_eq!(UpnpResult::from_discover_error(&err), UpnpResult::UnknownError);
 }
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn ipv6_search_reaches_a_gateway_on_ipv6_loopback() {
+    let mut config = scenario("igd2-public").expect("scenario");
+    config.bind = "::1".parse().unwrap();
+    let gw = SimGateway::start(config).expect("simulated gateway on ::1");
+    let mut options = options(gw.ssdp_addr(), 1500);
+    options.ipv6 = true;
+    let (result, _) = run(&options);
+    let devices = result.expect("discovered over IPv6");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].status, DeviceStatus::ConnectedPublic);
+    assert_eq!(devices[0].gateway.as_ref().map(|g| g.local_addr.as_str()), Some("::1"));
+    assert!(gw.requests().iter().any(|r| r.method == "M-SEARCH" && r.body.contains("HOST: [FF05::C]:1900")));
+    gw.stop();
+}
