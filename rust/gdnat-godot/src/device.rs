@@ -34,11 +34,11 @@ use crate::worker::{Job, Outcome, Worker};
 /// - New: the read-only property [member double_nat].
 ///
 /// Threads: the blocking methods freeze the calling frame for one HTTP exchange (bounded by a
-/// 2 s connect and 4 s total timeout). They can only be called on the main thread: calling any
-/// method of this class from a GDScript [Thread] is refused by the GDExtension binding layer
-/// with the error "attempted to access binding from different thread than main thread" and
-/// the call returns a default value (0 or an empty string), so the result would be
-/// meaningless. Use the `*_async` methods instead; they never block.
+/// 2 s connect and 4 s total timeout). Use this class on the main thread only: a call from a
+/// GDScript [Thread] is refused by the binding layer with the error "attempted to access
+/// binding from different thread than main thread" and stops the thread function at that line,
+/// and `NatUPNPDevice.new()` inside a thread aborts the process (see [NatUPNP] for details).
+/// The `*_async` methods never block and need no thread.
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNPDevice))]
 #[cfg_attr(not(feature = "engine-names"), class(base = RefCounted, init, rename = NatUPNPDevice))]

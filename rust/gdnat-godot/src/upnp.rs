@@ -56,12 +56,17 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// old state. Freeing the object cancels its pending operations; no signal is emitted then.
 /// Results are delivered on `SceneTree.process_frame`, so a SceneTree main loop is needed.
 ///
-/// Threads: the blocking methods freeze the calling frame. They can only be called on the
-/// main thread: calling any method of this class from a GDScript [Thread] (the pattern the
-/// engine's documentation suggests for `UPNP`) is refused by the GDExtension binding layer
-/// with the error "attempted to access binding from different thread than main thread", and
-/// the call returns a default value (0, null or an empty string) without doing anything.
-/// Use the `*_async` methods instead.
+/// Threads: use this class on the main thread only; the `*_async` methods exist so that no
+/// thread is needed. The engine's documentation suggests calling `UPNP.discover()` from a
+/// GDScript [Thread]; with this GDExtension (godot-rust 0.5.5 without its experimental thread
+/// support) that does not work:
+/// - calling any method of an object from another thread is refused by the binding layer
+///   before gdnat's code runs: it prints the error "attempted to access binding from different
+///   thread than main thread" and GDScript stops the thread function at that line
+///   ("Invalid call"), so nothing is returned; the game keeps running;
+/// - creating the object inside a thread (`NatUPNP.new()` there) aborts the whole process,
+///   because the refusal happens in a constructor callback that cannot report errors.
+/// Create the object on the main thread and call `discover_async()` and friends instead.
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNP))]
 #[cfg_attr(not(feature = "engine-names"), class(base = RefCounted, init, rename = NatUPNP))]

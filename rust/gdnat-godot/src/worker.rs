@@ -25,7 +25,7 @@ use crate::operations::{self, Report};
 use crate::validation::MappingArgs;
 
 /// Work for a worker thread. Plain data only.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Job {
     /// Discover devices.
     Discover(DiscoverOptions),
@@ -166,7 +166,7 @@ impl Drop for Worker {
 fn unrunnable(job: Job) -> Outcome {
     let report = || Report {
         code: UpnpResult::UnknownError.code(),
-        error: Some("gdnat: no background worker could run this operation.".into()),
+        error: Some("gdnat: the operation could not be run (no worker thread, or an internal error).".into()),
     };
     match job {
         Job::Discover(_) | Job::Stop => {
@@ -221,8 +221,23 @@ fn run(jobs: Receiver<Job>, outcomes: Sender<Outcome>, cancel: CancelToken) {
     }
 }
 
+/// Runs one job and sends its outcome. A panic inside the core is caught and reported as
+/// `UNKNOWN_ERROR`, so the object still gets its signal and the thread keeps serving.
 fn execute(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) {
-    let outcome = match job {
+    let fallback = unrunnable(job.clone());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| perform(job, cancel, outcomes)));
+    let outcome = match result {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return,
+        Err(_) => fallback,
+    };
+    if !cancel.is_cancelled() {
+        let _ = outcomes.send(outcome);
+    }
+}
+
+fn perform(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Option<Outcome> {
+    Some(match job {
         Job::Discover(options) => discover(&options, cancel, outcomes),
         Job::Add { gateway, args, proto } => {
             Outcome::Added { report: operations::add_port_mapping(&gateway, &args), port: args.port.into(), proto }
@@ -237,11 +252,8 @@ fn execute(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) {
             Outcome::Queried { report, address }
         }
         Job::Echo(outcome) => outcome,
-        Job::Stop => return,
-    };
-    if !cancel.is_cancelled() {
-        let _ = outcomes.send(outcome);
-    }
+        Job::Stop => return None,
+    })
 }
 
 /// Discovery on the worker: each classified device is sent at once, then the final list as

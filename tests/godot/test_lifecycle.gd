@@ -1,0 +1,101 @@
+## Lifetime rules of the async API: freeing an object cancels its work (no signal, no crash,
+## no leak), many objects share the main-thread pump, and signal handlers may call straight
+## back into the object. Runs with no gateway on the network (tests/lib/isolated.sh).
+##
+## The process-level cases (quit while a discovery runs, calls from a GDScript Thread) are
+## separate scripts in tests/godot/lifecycle/, judged by tests/godot/run-async.sh.
+extends "res://tests/lib/suite.gd"
+
+
+func wait_seconds(seconds: float) -> void:
+	await create_timer(seconds).timeout
+
+
+func test_free_during_discover() -> void:
+	var fired := []
+	var u := NatUPNP.new()
+	u.discover_completed.connect(func(r): fired.append(r))
+	u.device_found.connect(func(d): fired.append(d))
+	u.discover_async(1500)
+	await process_frame  # the worker is running now
+	var ref: WeakRef = weakref(u)
+	u = null  # the last reference: the object is freed at once
+	check(ref.get_ref() == null, "dropping the last reference frees the object while discovery runs")
+	await wait_seconds(2.5)  # past the discovery timeout
+	check_eq(fired.size(), 0, "no signal after the object was freed")
+
+
+func test_free_device_while_its_request_hangs() -> void:
+	# A TCP server that accepts and never answers: the SOAP request hangs on the worker.
+	var server := TCPServer.new()
+	if not check_eq(server.listen(0, "127.0.0.1"), OK, "listening on 127.0.0.1"):
+		return
+	var d := NatUPNPDevice.new()
+	d.igd_status = NatUPNPDevice.IGD_STATUS_OK
+	d.igd_control_url = "http://127.0.0.1:%d/ctl" % server.get_local_port()
+	d.igd_service_type = "urn:schemas-upnp-org:service:WANIPConnection:1"
+	d.igd_our_addr = "127.0.0.1"
+	var fired := []
+	d.port_mapping_added.connect(func(r, p, proto): fired.append(r))
+	d.add_port_mapping_async(47400)
+	d.add_port_mapping_async(47401)  # queued behind the hanging one
+	var t0 := Time.get_ticks_msec()
+	while not server.is_connection_available() and Time.get_ticks_msec() - t0 < 5000:
+		await process_frame
+	var conn := server.take_connection()
+	check(conn != null, "the worker connected to the control URL")
+	var ref: WeakRef = weakref(d)
+	d = null
+	check(ref.get_ref() == null, "the device is freed while its request hangs")
+	await wait_seconds(1.0)
+	check_eq(fired.size(), 0, "no signal for the cancelled requests")
+	if conn:
+		conn.disconnect_from_host()
+	server.stop()
+
+
+func test_many_objects_share_the_pump() -> void:
+	var results := {}
+	var keep := []
+	for i in 12:
+		var u := NatUPNP.new()
+		u.discover_completed.connect(func(r): results[i] = r)
+		u.discover_async(300)
+		if i % 2 == 0:
+			keep.append(u)  # odd ones are dropped at once
+	var t0 := Time.get_ticks_msec()
+	while results.size() < keep.size() and Time.get_ticks_msec() - t0 < 10000:
+		await process_frame
+	await wait_seconds(0.5)
+	var evens := results.keys()
+	evens.sort()
+	check_eq(evens, [0, 2, 4, 6, 8, 10], "only the kept objects reported")
+	check(results.values().all(func(r): return r == NatUPNP.UPNP_RESULT_NO_DEVICES), "each got 27 (no router): %s" % [results])
+
+
+func test_signal_handler_may_call_back() -> void:
+	var u := NatUPNP.new()
+	var chain := []
+	var on_discovered := func(r):
+		chain.append(["discovered", r, u.get_device_count()])
+		u.add_port_mapping_async(7777)  # re-enters the object from its own signal
+	u.discover_completed.connect(on_discovered)
+	u.port_mapping_added.connect(func(r, p, proto): chain.append(["added", r, p]))
+	u.discover_async(200)
+	var t0 := Time.get_ticks_msec()
+	while chain.size() < 2 and Time.get_ticks_msec() - t0 < 10000:
+		await process_frame
+	check_eq(chain, [["discovered", NatUPNP.UPNP_RESULT_NO_DEVICES, 0], ["added", NatUPNP.UPNP_RESULT_NO_GATEWAY, 7777]],
+		"a handler calling back into the object works; its result follows")
+	u.discover_completed.disconnect(on_discovered)  # the lambda holds `u`: break the cycle
+
+
+func test_result_is_never_synchronous() -> void:
+	var u := NatUPNP.new()
+	var fired := []
+	u.discover_completed.connect(func(r): fired.append(r))
+	u.discover_async(-5)
+	check_eq(fired.size(), 0, "an argument error is not emitted inside the call")
+	await process_frame
+	await process_frame
+	check_eq(fired, [NatUPNP.UPNP_RESULT_INVALID_PARAM], "it arrives on a later frame")
