@@ -264,3 +264,33 @@ fn invalid_control_urls_fail_before_sending() {
         assert!(matches!(err, DeletePortMappingError::Request(RequestError::InvalidUrl { .. })), "{url:?}: {err:?}");
     }
 }
+
+#[test]
+fn close_delimited_and_chunked_answers_are_read_whole() {
+    let body = "<s:Envelope><s:Body><u:GetExternalIPAddressResponse><NewExternalIPAddress> 5.6.7.8 </NewExternalIPAddress></u:GetExternalIPAddressResponse></s:Body></s:Envelope>";
+    let close_delimited = format!("HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n{body}").into_bytes();
+    let (first, second) = body.split_at(40);
+    let chunked = format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nEXT:\r\n\r\n{:x}\r\n{first}\r\n{:x}\r\n{second}\r\n0\r\n\r\n",
+        first.len(),
+        second.len()
+    )
+    .into_bytes();
+    let broken_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n<a>\r\n".to_vec();
+    let responder = Responder::start(vec![Reply::Bytes(close_delimited), Reply::Bytes(chunked), Reply::Bytes(broken_chunk)]);
+    let gateway = gateway(&responder);
+    assert_eq!(gateway.get_external_ip().unwrap(), "5.6.7.8");
+    assert_eq!(gateway.get_external_ip().unwrap(), "5.6.7.8");
+    let err = gateway.get_external_ip().unwrap_err();
+    assert!(matches!(err.failure(), gdnat_igd::error::Failure::Request(RequestError::Truncated { .. })), "{err:?}");
+    assert_eq!(err.upnp_result(), UpnpResult::HttpError);
+}
+
+#[test]
+fn redirects_are_not_followed() {
+    let redirect = b"HTTP/1.1 302 Found\r\nLocation: http://192.0.2.1/elsewhere\r\nContent-Length: 0\r\n\r\n".to_vec();
+    let responder = Responder::start(vec![Reply::Bytes(redirect)]);
+    let err = gateway(&responder).get_external_ip().unwrap_err();
+    assert!(matches!(err.failure(), gdnat_igd::error::Failure::Request(RequestError::HttpStatus { status: 302, .. })), "{err:?}");
+    assert_eq!(responder.recorded().len(), 1);
+}
