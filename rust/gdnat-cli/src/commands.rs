@@ -260,7 +260,8 @@ fn delete(gateway: &Gateway, port: u16, protocol: Protocol, out: &mut dyn Write)
     Ok(())
 }
 
-/// Waits for a line `unmap` on stdin, the end of stdin, or `limit`; says which.
+/// Waits for a line `unmap` on stdin or for `limit` (the end of stdin does not end the wait);
+/// says which.
 fn wait_for_unmap(limit: Duration) -> &'static str {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -272,12 +273,19 @@ fn wait_for_unmap(limit: Duration) -> &'static str {
                     return;
                 }
                 Ok(_) => {}
-                Err(_) => break,
+                Err(_) => return,
             }
         }
-        let _ = tx.send("end of input");
     });
-    rx.recv_timeout(limit).unwrap_or("timeout")
+    let start = Instant::now();
+    match rx.recv_timeout(limit) {
+        Ok(reason) => reason,
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            thread::sleep(limit.saturating_sub(start.elapsed()));
+            "timeout"
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => "timeout",
+    }
 }
 
 #[cfg(test)]

@@ -133,3 +133,42 @@ fn discover_prints_no_devices_then_one_line_per_device_and_the_count() {
     gw.stop();
 }
 
+
+#[test]
+fn cycle_maps_then_unmaps_on_the_unmap_line() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let gw = SimGateway::start(scenario("igd1-public").expect("scenario")).expect("simulated gateway");
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gdnat"))
+        .args(["cycle", "7900", "UDP", "--url", &gw.description_url(0)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gdnat runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut mapped = false;
+    for _ in 0..100 {
+        if gw.mappings().iter().any(|m| m.external_port == 7900) {
+            mapped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(mapped, "cycle must add the mapping before waiting");
+    writeln!(stdin, "unmap").expect("write");
+    let output = child.wait_with_output().expect("gdnat ends");
+    let elapsed = start.elapsed();
+    println!("cycle took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], "external_ip 1.2.3.4");
+    assert_eq!(lines[2], "added 7900 UDP -> 127.0.0.1:7900 lease 0");
+    assert!(lines[3].starts_with("mapping 7900 UDP -> 127.0.0.1:7900 enabled=1 lease=0 desc=gdnat"), "{}", lines[3]);
+    assert_eq!(lines.last().copied(), Some("deleted 7900 UDP"));
+    assert!(gw.mappings().is_empty());
+    gw.stop();
+}
