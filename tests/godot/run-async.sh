@@ -2,7 +2,7 @@
 # Runs gdnat's async and lifecycle checks with the real Godot, each in a fresh network
 # namespace (tests/lib/isolated.sh), as root:
 #
-#   tests/godot/run-async.sh [--no-build] [--testbed]
+#   tests/godot/run-async.sh [--no-build] [--no-testbed]
 #
 #  1. async-sim        test_async.gd --target=sim against gdnat-simgw (igd2-public) on loopback
 #  2. async-none       test_async.gd --target=none: nothing answers (27, argument errors, FIFO)
@@ -10,12 +10,16 @@
 #  4. quit-during-discover  a script that starts discover_async(30000) and quits at once must
 #                      exit well before the discovery timeout (under 10 s), with exit code 0 and
 #                      no leak report
-#  5. thread-call      the blocking API called from a GDScript Thread: gdext's error, the thread
+#  5. quit-during-request  quitting while a SOAP request hangs (server never answers) ends
+#                      the process (bounded by the 4 s HTTP limit; the time is printed), exit 0,
+#                      no leak report
+#  6. thread-call      the blocking API called from a GDScript Thread: gdext's error, the thread
 #                      function stops at that line, the game continues (documented behaviour)
-#  6. thread-create    NatUPNP.new() inside a Thread aborts the process (documented gdext 0.5.5
+#  7. thread-create    NatUPNP.new() inside a Thread aborts the process (documented gdext 0.5.5
 #                      limitation); checked so the documentation stays true
-#  7. async-testbed    (--testbed) test_async.gd --target=testbed in the LAN namespace of a
+#  8. async-testbed    test_async.gd --target=testbed in the LAN namespace of a
 #                      private test bed (IGD_PREFIX=gdnatas), brought up and down here
+#                      (skipped with --no-testbed)
 #
 # Every Godot log is scanned: "SCRIPT ERROR", "panicked", "leaked at exit", "ObjectDB instances
 # leaked" fail a run (except the expected script error of thread-call). Logs go to
@@ -51,14 +55,39 @@ if [ "${1:-}" = --inside-sim ]; then
     exit $rc
 fi
 
+# ---- inside an isolated namespace: a server that accepts and never answers, and a script that
+# quits while its request to that server is in flight. Prints the exit time.
+if [ "${1:-}" = --inside-hang ]; then
+    port=47600
+    timeout 60 python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+print("listening", flush=True)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c); print("accepted", flush=True)
+' "$port" >"$LOGS/async-hang-server.out" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 100); do grep -q listening "$LOGS/async-hang-server.out" 2>/dev/null && break; sleep 0.05; done
+    t0=$(date +%s%3N)
+    timeout --kill-after=5 50 bash "$HERE/godot.sh" --headless --path "$REPO/godot-project" \
+        -s res://tests/lifecycle/quit_during_hanging_request.gd -- --port=$port
+    rc=$?
+    echo "HANG-RUN: exit=$rc ms=$(( $(date +%s%3N) - t0 )) accepted=$(grep -c accepted "$LOGS/async-hang-server.out")"
+    kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
+    exit 0
+fi
+
 [ "$(id -u)" = 0 ] || { echo "run-async: must run as root (network namespaces)" >&2; exit 2; }
 build=1
-testbed=0
+testbed=1
 for a in "$@"; do
     case $a in
         --no-build) build=0 ;;
         --testbed) testbed=1 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        --no-testbed) testbed=0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "run-async: unknown option $a" >&2; exit 2 ;;
     esac
 done
@@ -112,6 +141,21 @@ has "unexpected discover_completed" && ok=1
 has "SCRIPT ERROR" && ok=1
 no_bad_lines || ok=1
 verdict quit-during-discover $ok "exit code $RC, $MS ms, no leak/panic/script error lines"
+
+echo "=== quit-during-request"
+LOG="$LOGS/quit-during-request-$(date -u +%Y%m%dT%H%M%S)-$$.log"
+timeout --kill-after=5 90 bash "$REPO/tests/lib/isolated.sh" bash "$0" --inside-hang >"$LOG" 2>&1
+line=$(grep '^HANG-RUN:' "$LOG" | tail -1)
+RC=$(sed -n 's/.*exit=\([0-9]*\).*/\1/p' <<<"$line"); MS=$(sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$line")
+echo "quit-during-request: ${line:-no result line} (the hanging request is bounded by 4000 ms; log $LOG)"
+ok=0
+[ "${RC:-x}" = 0 ] || ok=1
+grep -q 'accepted=[1-9]' <<<"$line" || ok=1
+has "QUIT-DURING-REQUEST: request in flight, quitting" || ok=1
+has "unexpected port_mapping_added" && ok=1
+has "SCRIPT ERROR" && ok=1
+no_bad_lines || ok=1
+verdict quit-during-request $ok "exit code ${RC:-?} after ${MS:-?} ms with a request hanging, no leak/panic/script error lines"
 
 echo "=== thread-call"
 run_script thread-call 60 res://tests/lifecycle/thread_call.gd

@@ -38,6 +38,13 @@ class Recorder:
 		return events.map(func(e): return e[0])
 
 
+## What deleting a mapping that does not exist gives: the simulated gateway answers UPnP error
+## 714 (4, the IGD spec's answer), while the real miniupnpd with its nftables backend answers
+## 200 OK (0), see the test-bed fixtures DeletePortMapping-nonexistent.
+func missing_delete_result() -> int:
+	return NatUPNP.UPNP_RESULT_SUCCESS if target == "testbed" else NatUPNP.UPNP_RESULT_NO_SUCH_ENTRY_IN_ARRAY
+
+
 func before_all() -> void:
 	target = arg("target", "sim")
 	print("test_async: target=%s" % target)
@@ -232,7 +239,7 @@ func test_upnp_mapping_ops_in_call_order() -> void:
 		["port_mapping_added", NatUPNP.UPNP_RESULT_INVALID_PORT, 0, "UDP"],
 		["external_address_queried", 0],
 		["port_mapping_deleted", 0, PORT_B, "TCP"],
-		["port_mapping_deleted", NatUPNP.UPNP_RESULT_NO_SUCH_ENTRY_IN_ARRAY, PORT_B, "TCP"],
+		["port_mapping_deleted", missing_delete_result(), PORT_B, "TCP"],
 	], "add, delete, add, bad add, query, delete, delete again: results in call order")
 	check(not addr.is_empty(), "external address %s" % addr)
 	check_eq(addr, u.query_external_address(), "async and blocking query agree")
@@ -275,7 +282,7 @@ func test_device_async_twins() -> void:
 	check_eq(got, [0, PORT_A, "TCP"], "device delete")
 	gw.delete_port_mapping_async(PORT_A, "TCP")
 	got = await gw.port_mapping_deleted
-	check_eq(got, [NatUPNP.UPNP_RESULT_NO_SUCH_ENTRY_IN_ARRAY, PORT_A, "TCP"], "deleting it again -> 4")
+	check_eq(got, [missing_delete_result(), PORT_A, "TCP"], "deleting it again (the router's answer for a missing mapping)")
 
 
 func test_no_router_gives_27() -> void:
