@@ -78,6 +78,7 @@ func _ready() -> void:
 	_update_buttons()
 	var options := parse_options(OS.get_cmdline_user_args())
 	if options.auto or options.screenshot != "":
+		_show_options(options)
 		var driver: Node = AutoRun.new()
 		driver.name = "AutoRun"
 		add_child(driver)
@@ -94,8 +95,7 @@ func _process(_delta: float) -> void:
 	_last_frame_usec = now
 	if now - _frame_label_refresh_usec > 100000:
 		_frame_label_refresh_usec = now
-		_frame_label.text = "frame %.1f ms · longest %.1f ms · %d fps" % [
-				last_frame_ms, max_frame_ms, Engine.get_frames_per_second()]
+		_frame_label.text = "frame %.1f ms · longest %.1f ms" % [last_frame_ms, max_frame_ms]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +217,9 @@ func device_count() -> int:
 
 ## The first valid gateway (NatUPNPDevice), or null.
 func gateway_device() -> Object:
-	if upnp == null or not upnp.has_method("get_gateway"):
+	# get_gateway() on an empty list prints an engine error (as UPNP does), so ask only after
+	# a discovery found something.
+	if upnp == null or not upnp.has_method("get_gateway") or device_count() == 0:
 		return null
 	return upnp.get_gateway()
 
@@ -275,6 +277,15 @@ func _on_unmap_pressed() -> void:
 
 func _on_external_ip_pressed() -> void:
 	await query_external_ip()
+
+
+## Shows the headless run's port, protocol and lease in the input fields.
+func _show_options(options: Dictionary) -> void:
+	_port_spin.value = options.port
+	_lease_spin.value = options.lease
+	for i in _proto_option.item_count:
+		if _proto_option.get_item_text(i) == options.protos[0]:
+			_proto_option.select(i)
 
 
 func _selected_proto() -> String:
@@ -382,6 +393,16 @@ func _mapping_row(port: int, proto: String) -> TreeItem:
 func _set_result(row: TreeItem, text: String, color: Color) -> void:
 	row.set_text(3, text)
 	row.set_custom_color(3, color)
+	row.set_metadata(0, text.begins_with("mapped"))
+	_update_buttons()
+
+
+func _active_mappings() -> int:
+	var count := 0
+	for row in _mapping_rows.values():
+		if row.get_metadata(0) == true:
+			count += 1
+	return count
 
 
 func _setup_tables() -> void:
@@ -429,7 +450,12 @@ func _update_buttons() -> void:
 	elif _busy_count > 0:
 		_status_label.text = "working: " + _busy_text
 	else:
-		_status_label.text = "idle · %d device(s)" % device_count()
+		var parts := ["idle", "%d device(s)" % device_count()]
+		var gateway := gateway_device()
+		if gateway != null:
+			parts.append("gateway %s" % gateway.igd_control_url.get_slice("/", 2).get_slice(":", 0))
+		parts.append("%d mapping(s) active" % _active_mappings())
+		_status_label.text = " · ".join(PackedStringArray(parts))
 
 
 static func _timestamp() -> String:

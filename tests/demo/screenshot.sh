@@ -74,7 +74,7 @@ for ((i = 0; i < 50; i++)); do [ -e "/tmp/.X11-unix/X$DISPLAY_NUM" ] && break; s
 
 rm -f "$OUT"
 GDNAT_GODOT_DISPLAY=1 DISPLAY=":$DISPLAY_NUM" ip netns exec "$TB_NS_LAN" timeout -k 5 120 \
-    "$REPO/tests/godot/godot.sh" --rendering-driver opengl3 --path "$PROJECT" \
+    "$REPO/tests/godot/godot.sh" --rendering-driver opengl3 --audio-driver Dummy --path "$PROJECT" \
     --resolution "$SIZE" --position 0,0 res://main.tscn \
     -- --screenshot="$OUT" --port="$PORT" --proto=both --lease=3600 --deadline=100 \
     > "$LOG" 2>&1 < /dev/null &
