@@ -116,28 +116,37 @@ if [ -n "$GDEXT" ]; then
     mkdir -p "$PROJ/addons"
     cp -r "$ADDON_SRC" "$PROJ/addons/gdnat"
     GDEXT_NAME=$(basename "$GDEXT")
-    lib_for_key() {   # value of <key> in the .gdextension, as a path inside the copied project
+    # Value of <key> in the .gdextension as a file in the copied project (res:// or relative).
+    lib_for_key() {
         local v
         v=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\(.*\)\"/\1/p" "$GDEXT" | head -1)
-        [ -n "$v" ] && echo "$PROJ/${v#res://}"
+        [ -n "$v" ] || return 0
+        case $v in
+            res://*) echo "$PROJ/${v#res://}" ;;
+            *) echo "$PROJ/addons/gdnat/$v" ;;
+        esac
     }
     CHOSEN=""
     BUILD_KIND=""
     for kind in release debug; do
         f=$(lib_for_key "linux.$kind.x86_64")
         [ -z "$f" ] && f=$(lib_for_key "linux.$kind")
-        if [ -n "$f" ] && [ -f "$f" ]; then CHOSEN=$f; BUILD_KIND=$kind; break; fi
+        [ -z "$f" ] && continue
+        # The repository's addon folder or cargo's output may be newer than the project copy.
+        for src in "$f" "$ROOT_DIR/addons/gdnat/${f#"$PROJ"/addons/gdnat/}" "$TARGET_DIR/$kind/libgdnat.so"; do
+            if [ -f "$src" ]; then
+                mkdir -p "$(dirname "$f")"
+                [ "$src" = "$f" ] || cp "$src" "$f"
+                CHOSEN=$f; BUILD_KIND=$kind; break 2
+            fi
+        done
     done
-    if [ -z "$CHOSEN" ] && [ -f "$TARGET_DIR/release/libgdnat.so" ]; then
-        CHOSEN="$PROJ/addons/gdnat/bin/libgdnat.bench-release.so"
-        cp "$TARGET_DIR/release/libgdnat.so" "$CHOSEN"; BUILD_KIND=release
-    fi
     if [ -n "$CHOSEN" ]; then
         rel="res://${CHOSEN#"$PROJ"/}"
         sed -i -E "s|^([[:space:]]*linux[.a-z_0-9]*[[:space:]]*=[[:space:]]*).*|\1\"$rel\"|" \
             "$PROJ/addons/gdnat/$GDEXT_NAME"
         echo "res://addons/gdnat/$GDEXT_NAME" > "$PROJ/.godot/extension_list.cfg"
-        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes)"
+        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes, built $(date -u -r "$CHOSEN" +%Y-%m-%dT%H:%M:%SZ))"
     fi
 fi
 say "library measured: $LIB_USED; CLI: ${CLI:-none}"
