@@ -50,18 +50,30 @@ class FrameRecorder:
 
 
 ## Catches one emission of a signal with up to four arguments, and when it happened.
+## `done` is emitted once: on that emission, or on timeout (then `fired` stays false).
 class Catcher:
 	extends RefCounted
+	signal done
 	var fired := false
+	var finished := false
 	var values := []
 	var at_usec := 0
 
 	func on_signal(a = null, b = null, c = null, d = null) -> void:
-		if fired:
+		if fired or finished:
 			return
 		at_usec = Time.get_ticks_usec()
 		fired = true
 		values = [a, b, c, d]
+		_finish()
+
+	func on_timeout() -> void:
+		_finish()
+
+	func _finish() -> void:
+		if not finished:
+			finished = true
+			done.emit()
 
 
 ## Counts port_mapping_added / port_mapping_deleted emissions and their successes.
@@ -82,8 +94,8 @@ class Counter:
 			deleted_ok += 1
 
 
-## Connects to `signal_name` on `obj`, calls `method` with `call_args`, then waits (frame by
-## frame, at most `timeout_s`) for the signal. Returns the signal's arguments, or [] on
+## Connects to `signal_name` on `obj`, calls `method` with `call_args`, then waits (at most
+## `timeout_s`; resuming right at the emission, not at the next frame) for the signal. Returns the signal's arguments, or [] on
 ## timeout or when the method/signal does not exist. `catcher` may be passed to read the
 ## emission time.
 static func call_and_wait(tree: SceneTree, obj: Object, method: String, call_args: Array,
@@ -96,10 +108,12 @@ static func call_and_wait(tree: SceneTree, obj: Object, method: String, call_arg
 	var sig := Signal(obj, signal_name)
 	var cb := catcher.on_signal
 	sig.connect(cb)
+	var timer := tree.create_timer(timeout_s)
+	timer.timeout.connect(catcher.on_timeout)
 	obj.callv(method, call_args)
-	var deadline := Time.get_ticks_msec() + int(timeout_s * 1000.0)
-	while not catcher.fired and Time.get_ticks_msec() < deadline:
-		await tree.process_frame
+	if not catcher.finished:
+		await catcher.done
+	timer.timeout.disconnect(catcher.on_timeout)
 	if sig.is_connected(cb):
 		sig.disconnect(cb)
 	if not catcher.fired:
