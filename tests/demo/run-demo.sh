@@ -16,7 +16,9 @@
 # PID. Needs the addon built into godot-project/ (tests/build.sh; tests/demo.sh does both).
 #
 # Env: GDNAT_LOGS (log folder, default /tmp/gdnat-logs), DEMO_TIMEOUT (seconds the demo may
-#      run, default 120), GDNAT_DEMO_PROJECT (the Godot project, default godot-project/).
+#      run, default 120), GDNAT_DEMO_PROJECT (the Godot project, default godot-project/),
+#      IGD_PREFIX (test-bed namespace prefix, default igd), IGD_STUN=no (a router that refuses
+#      to forward: the run must then FAIL with UPNP_RESULT_ACTION_FAILED).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +39,7 @@ for arg in "$@"; do
                        *) echo "run-demo: --proto must be TCP, UDP or both" >&2; exit 2 ;;
                    esac ;;
         --lease=*) LEASE=${arg#*=} ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "run-demo: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -166,8 +168,6 @@ for proto in $PROTOS; do
            break ;;
     esac
     sync_demo_steps
-    line=$(grep -a -m1 '^EXTERNAL_IP ' "$DEMO_LOG") && EXTERNAL_IP=${line#EXTERNAL_IP }
-    line=$(grep -a -m1 '^DOUBLE_NAT ' "$DEMO_LOG") && DOUBLE_NAT=${line#DOUBLE_NAT }
 
     # Reachability while mapped: token from the WAN peer to the router's external address.
     token=$(probe_token)
@@ -219,6 +219,8 @@ if grep -a -q -E '^(SCRIPT ERROR|ERROR):' "$DEMO_LOG"; then
     record FAIL engine-errors "$(grep -a -m1 -E '^(SCRIPT ERROR|ERROR):' "$DEMO_LOG")"
 fi
 line=$(grep -a -m1 '^MAX_FRAME_MS ' "$DEMO_LOG") && MAX_FRAME=${line#MAX_FRAME_MS } || MAX_FRAME=?
+line=$(grep -a -m1 '^EXTERNAL_IP ' "$DEMO_LOG") && EXTERNAL_IP=${line#EXTERNAL_IP }
+line=$(grep -a -m1 '^DOUBLE_NAT ' "$DEMO_LOG") && DOUBLE_NAT=${line#DOUBLE_NAT }
 
 # --- 5. report ----------------------------------------------------------------------------
 total_ms=$(( $(tb_now_ms) - T_START ))
