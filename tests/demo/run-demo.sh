@@ -39,7 +39,7 @@ for arg in "$@"; do
                        *) echo "run-demo: --proto must be TCP, UDP or both" >&2; exit 2 ;;
                    esac ;;
         --lease=*) LEASE=${arg#*=} ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "run-demo: unknown option $arg" >&2; exit 2 ;;
     esac
 done
