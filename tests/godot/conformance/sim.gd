@@ -127,7 +127,8 @@ func scn_wanip_v1_relative_url_with_urlbase() -> void:
 
 
 func scn_namespace_prefixed_description() -> void:
-	_discovery_rows({"status": 0, "svc": WANIP2})
+	# miniupnpc matches element names with their prefix: the engine sees no WAN service (9).
+	_discovery_rows({"status": 9})
 
 
 func scn_ppp_only() -> void:
@@ -222,15 +223,30 @@ func scn_upnp_error() -> void:
 func scn_printer_and_router() -> void:
 	# Default filter: only the router answers the IGD:1 search.
 	_discovery_rows({"status": 0, "svc": WANIP2})
-	for filter in ["rootdevice", ""]:
-		t.compare("S printer-and-router: 25 discover(2000, 2, %s) -> [result, count]" % t.fmt(filter), func(p):
-			var u = p.new_upnp()
-			return [u.discover(2000, 2, filter), u.get_device_count()], {"timed": true})
-	# "urn:" forces ssdp:all for the engine: printer and router entries are all kept.
-	t.compare("S printer-and-router: 26 discover(2000, 2, 'urn:') -> result, statuses by description", func(p):
+	# The engine stops at the first search target that was answered (the router's IGD:1), so
+	# "rootdevice" keeps nothing and "" keeps only the router. Ours searches every target at once
+	# and keeps each device whose answer matches the filter, one device per description (D5, D2),
+	# the printer with status 4 (not an IGD).
+	t.compare("S printer-and-router: 25 discover(2000, 2, 'rootdevice') -> [result, statuses by description]", func(p):
 		var u = p.new_upnp()
-		var r = u.discover(2000, 2, "urn:")
-		return [r, _statuses_by_desc(u)], {"timed": true})
+		return [u.discover(2000, 2, "rootdevice"), _statuses_by_desc(u)],
+		{"spec": [0, []], "allowed": "D5", "engine": [0, []], "ours": [0, ["printer.xml 4", "rootDesc.xml 0"]], "timed": true})
+	t.compare("S printer-and-router: 25 discover(2000, 2, '') -> [result, statuses by description]", func(p):
+		var u = p.new_upnp()
+		return [u.discover(2000, 2, ""), _statuses_by_desc(u)],
+		{"spec": [0, ["rootDesc.xml 0"]], "allowed": "D5", "engine": [0, ["rootDesc.xml 0"]],
+		"ours": [0, ["printer.xml 4", "rootDesc.xml 0"]], "timed": true})
+	# "urn:" makes the engine search ssdp:all: every answer (2 from the printer, 6 from the router)
+	# becomes a device, all with the router's status 0 (spec idea 26). Ours: one device per
+	# description, the printer with its own status 4 (D2).
+	t.compare("S printer-and-router: 26 discover(2000, 2, 'urn:') -> [result, statuses by description]", func(p):
+		var u = p.new_upnp()
+		return [u.discover(2000, 2, "urn:"), _statuses_by_desc(u)],
+		{"spec": [0, ["printer.xml 0", "printer.xml 0", "rootDesc.xml 0", "rootDesc.xml 0", "rootDesc.xml 0",
+			"rootDesc.xml 0", "rootDesc.xml 0", "rootDesc.xml 0"]], "allowed": "D2",
+		"engine": [0, ["printer.xml 0", "printer.xml 0", "rootDesc.xml 0", "rootDesc.xml 0", "rootDesc.xml 0",
+			"rootDesc.xml 0", "rootDesc.xml 0", "rootDesc.xml 0"]],
+		"ours": [0, ["printer.xml 4", "rootDesc.xml 0"]], "timed": true})
 
 
 # --- shared rows ---------------------------------------------------------------------------
@@ -254,12 +270,12 @@ func _discovery_rows(want: Dictionary) -> void:
 		if not found.has(p.label):
 			return "<not run>"
 		return [found[p.label][0], found[p.label][1].get_device_count()])
-	var location := locations[0] if locations.size() > 0 else ""
+	var gw := _wan()
+	var location: String = gw[2] if gw[2] != "" else (locations[0] if locations.size() > 0 else "")
 	t.compare("%s device 0 [description_url, service_type]" % tag, func(p):
 		var d = _dev0(found, p)
 		return [d.description_url, d.service_type] if d != null else "<no device>",
 		{"spec": [location, IGD1]} if want.has("svc") else {})
-	var gw := _wan()
 	var fields := func(p):
 		var d = _dev0(found, p)
 		return [d.igd_status, d.igd_control_url, d.igd_service_type, d.igd_our_addr] if d != null else "<no device>"
@@ -298,14 +314,13 @@ func _mapping_rows(want: Dictionary) -> void:
 		{"spec": [0, 0, want.ext, 0, 0]} if want.has("ext") else {})
 
 
+## [control URL, service type, description URL] of the first device with a WAN connection service.
 func _wan() -> Array:
-	if locations.is_empty():
-		return ["", ""]
 	for loc in locations:
 		var gw := DescFetch.wan_service(loc)
 		if gw[0] != "":
-			return gw
-	return ["", ""]
+			return [gw[0], gw[1], loc]
+	return ["", "", ""]
 
 
 func _dev0(found: Dictionary, p):
@@ -343,5 +358,8 @@ func _mx_of(searches: Array, st: String) -> String:
 func _targets_text(searches: Array) -> String:
 	var parts := PackedStringArray()
 	for s in searches:
-		parts.append("%s MX %s" % [s.st.get_slice(":", s.st.get_slice_count(":") - 2) if s.st.begins_with("urn:") else s.st, s.mx])
+		var st: String = s.st
+		if st.begins_with("urn:"):
+			st = st.get_slice(":", st.get_slice_count(":") - 2) + ":" + st.get_slice(":", st.get_slice_count(":") - 1)
+		parts.append("%s MX %s" % [st, s.mx])
 	return ", ".join(parts) if parts.size() > 0 else "(none)"
