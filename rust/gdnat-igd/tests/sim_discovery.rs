@@ -8,6 +8,8 @@
 //!     ip route add 239.0.0.0/8 dev lo; <test binary> --include-ignored'
 //! ```
 
+mod common;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc;
 use std::thread;
@@ -248,4 +250,54 @@ fn ipv6_search_reaches_a_gateway_on_ipv6_loopback() {
     assert_eq!(devices[0].gateway.as_ref().map(|g| g.local_addr.as_str()), Some("::1"));
     assert!(gw.requests().iter().any(|r| r.method == "M-SEARCH" && r.body.contains("HOST: [FF05::C]:1900")));
     gw.stop();
+}
+
+/// A hand-made SSDP responder on 127.0.0.1: answers the first M-SEARCH with `answers`
+/// (LOCATION, ST) in order, 10 ms apart, from its own address.
+fn scripted_ssdp(answers: Vec<(String, &'static str)>) -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("ssdp socket");
+    socket.set_read_timeout(Some(Duration::from_secs(3))).expect("timeout");
+    let addr = socket.local_addr().expect("addr");
+    thread::spawn(move || {
+        let mut buffer = [0u8; 2048];
+        let Ok((_, from)) = socket.recv_from(&mut buffer) else { return };
+        for (index, (location, st)) in answers.into_iter().enumerate() {
+            thread::sleep(Duration::from_millis(10));
+            let answer = format!("HTTP/1.1 200 OK\r\nST: {st}\r\nUSN: uuid:{index}\r\nLOCATION: {location}\r\n\r\n");
+            let _ = socket.send_to(answer.as_bytes(), from);
+        }
+    });
+    addr
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn answers_are_deduped_by_location_and_listed_most_recent_first() {
+    let printer = "<root><device><friendlyName>P</friendlyName></device></root>";
+    let http = common::Responder::start(vec![common::http("200 OK", printer), common::http("200 OK", printer)]);
+    let first = http.url("/first.xml");
+    let second = http.url("/second.xml");
+    let target = scripted_ssdp(vec![
+        (first.clone(), "urn:schemas-upnp-org:device:InternetGatewayDevice:1"),
+        (second.clone(), "urn:schemas-upnp-org:service:WANIPConnection:1"),
+        (first.clone(), "urn:schemas-upnp-org:service:WANPPPConnection:1"),
+        (second.clone(), "urn:schemas-upnp-org:service:WANIPConnection:2"),
+        ("http://127.0.0.1:1/printer.xml".to_string(), "upnp:rootdevice"),
+    ]);
+    let mut options = options(target, 600);
+    options.device_filter = "WAN".into();
+    let (result, reported) = run(&options);
+    let devices = result.expect("discovered");
+    let kept: Vec<(&str, &str)> = devices.iter().map(|d| (d.description_url.as_str(), d.service_type.as_str())).collect();
+    // The IGD:1 answer and the rootdevice answer fail the filter; the first answer kept per
+    // LOCATION wins; the device whose kept answer came last is listed first.
+    assert_eq!(
+        kept,
+        vec![
+            (first.as_str(), "urn:schemas-upnp-org:service:WANPPPConnection:1"),
+            (second.as_str(), "urn:schemas-upnp-org:service:WANIPConnection:1"),
+        ]
+    );
+    assert!(devices.iter().all(|d| d.status == DeviceStatus::NotIgd));
+    assert_eq!(reported.len(), 2);
 }
