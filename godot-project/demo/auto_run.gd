@@ -2,7 +2,8 @@
 ## (`--screenshot=PATH`). It calls the same functions the buttons call, and talks to the runner
 ## script (tests/demo/run-demo.sh) through stdout lines and marker files:
 ##
-##   STEP <name> PASS|FAIL <detail>         one line per demo-side step
+##   STEP <name> PASS|FAIL <detail>         one line per demo-side step (no-gateway, discover,
+##                                          external-ip, map-/probe-/unmap-/leak-<proto>)
 ##   EXTERNAL_IP <address>                  what the gateway reported
 ##   DOUBLE_NAT yes|no                      the gateway's double_nat flag
 ##   READY_FOR_PROBE <port> <proto>         the port is mapped and the demo listens on it
@@ -40,12 +41,21 @@ func start(demo: Node, options: Dictionary) -> void:
 func _auto_run() -> void:
 	say("DEMO_START port=%d protos=%s lease=%d" % [_options.port, ",".join(PackedStringArray(_options.protos)),
 			_options.lease])
+	await _map_before_discovery()
 	if not await _discover_and_query():
 		_finish(1)
 		return
 	for proto in _options.protos:
 		await _prove_mapping(_options.port, proto)
 	_finish(1 if _failed else 0)
+
+
+## Map before any discovery: must fail cleanly with UPNP_RESULT_NO_GATEWAY, as the engine does.
+func _map_before_discovery() -> void:
+	var proto: String = _options.protos[0]
+	var result: int = await _demo.map_port(_options.port, proto, _options.lease)
+	step("no-gateway", result == Names.RESULT_NAMES.find("UPNP_RESULT_NO_GATEWAY"),
+			"Map before Discover answered %s" % Names.result_name(result))
 
 
 ## Discovery + external address. Returns false when nothing usable was found.
