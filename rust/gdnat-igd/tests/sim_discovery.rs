@@ -301,3 +301,22 @@ fn answers_are_deduped_by_location_and_listed_most_recent_first() {
     assert!(devices.iter().all(|d| d.status == DeviceStatus::NotIgd));
     assert_eq!(reported.len(), 2);
 }
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn huge_timeout_and_settle_do_not_overflow() {
+    let gw = start("igd2-public");
+    let mut options = options(gw.ssdp_addr(), 0);
+    options.timeout = Duration::MAX;
+    options.settle = Duration::MAX;
+    options.http = HttpLimits { connect_timeout: Duration::MAX, total_timeout: Duration::MAX, ..LIMITS };
+    let cancel = CancelToken::new();
+    let worker_cancel = cancel.clone();
+    let worker = thread::spawn(move || discover(&options, &worker_cancel, &mut |_| {}).map(|d| d.len()));
+    thread::sleep(Duration::from_millis(400));
+    cancel.cancel();
+    let start = Instant::now();
+    assert_eq!(worker.join().expect("no panic"), Err(DiscoverError::Cancelled));
+    assert!(start.elapsed() < MARGIN);
+    gw.stop();
+}

@@ -294,3 +294,11 @@ fn redirects_are_not_followed() {
     assert!(matches!(err.failure(), gdnat_igd::error::Failure::Request(RequestError::HttpStatus { status: 302, .. })), "{err:?}");
     assert_eq!(responder.recorded().len(), 1);
 }
+
+#[test]
+fn huge_limits_do_not_overflow() {
+    let responder = Responder::start(vec![fixture(soap_fixture!("GetExternalIPAddress"))]);
+    let mut gateway = gateway(&responder);
+    gateway.limits = HttpLimits { connect_timeout: Duration::MAX, total_timeout: Duration::MAX, max_body: usize::MAX, max_soap_request: usize::MAX };
+    assert_eq!(gateway.get_external_ip().unwrap(), "198.51.100.1");
+}

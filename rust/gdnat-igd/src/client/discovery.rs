@@ -38,7 +38,7 @@ pub fn discover(
     on_device: &mut dyn FnMut(&DiscoveredDevice),
 ) -> Result<Vec<DiscoveredDevice>, DiscoverError> {
     let start = Instant::now();
-    let deadline = start + options.timeout;
+    let deadline = later(start, options.timeout);
     let socket = SsdpSocket::open(&SsdpSocketConfig {
         ipv6: options.ipv6,
         local_port: options.local_port,
@@ -55,7 +55,7 @@ pub fn discover(
             return Err(DiscoverError::Cancelled);
         }
         if session.collect(on_device) && settle_until.is_none() {
-            settle_until = Some((Instant::now() + options.settle).min(deadline));
+            settle_until = Some(later(Instant::now(), options.settle).min(deadline));
         }
         let now = Instant::now();
         let end = settle_until.unwrap_or(deadline);
@@ -79,6 +79,11 @@ pub fn discover(
         return Err(DiscoverError::NoDevices { millis: options.timeout.as_millis().min(u128::from(u64::MAX)) as u64 });
     }
     Ok(session.finish(on_device))
+}
+
+/// `instant + duration`, saturating at a day (a huge timeout must not overflow).
+fn later(instant: Instant, duration: Duration) -> Instant {
+    instant + duration.min(Duration::from_secs(86_400))
 }
 
 /// Sends one M-SEARCH per target and group; fails only when every send failed.

@@ -35,13 +35,16 @@ pub fn checked_url(url: &str) -> Result<(HttpUrl, String), RequestError> {
     Ok((parsed, normalised))
 }
 
+/// Longest timeout handed to ureq; larger values are clamped so deadlines cannot overflow.
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+
 fn agent(limits: &HttpLimits) -> ureq::Agent {
     ureq::Agent::config_builder()
         .max_redirects(0)
         .max_redirects_will_error(false)
         .http_status_as_error(false)
-        .timeout_connect(Some(limits.connect_timeout))
-        .timeout_global(Some(limits.total_timeout))
+        .timeout_connect(Some(limits.connect_timeout.min(MAX_TIMEOUT)))
+        .timeout_global(Some(limits.total_timeout.min(MAX_TIMEOUT)))
         .max_idle_connections(0)
         .max_idle_connections_per_host(0)
         .max_response_header_size(16 * 1024)
@@ -85,9 +88,9 @@ fn finish(
     let read = response
         .body_mut()
         .with_config()
-        .limit(limits.max_body as u64 + 1)
+        .limit((limits.max_body as u64).saturating_add(1))
         .reader()
-        .take(limits.max_body as u64 + 1)
+        .take((limits.max_body as u64).saturating_add(1))
         .read_to_end(&mut body);
     match read {
         Ok(_) if body.len() > limits.max_body => Err(RequestError::BodyTooLarge { url: url.to_string(), limit: limits.max_body }),
