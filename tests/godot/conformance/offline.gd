@@ -135,6 +135,7 @@ func check_identity() -> void:
 		var d = p.new_device()
 		return [u.is_class(p.upnp_class), d.is_class(p.device_class), u is RefCounted, d is RefCounted],
 		{"spec": [true, true, true, true]})
+	t.skip("14 on a Web export UPNP.new() == null", "no Web export in this test run")
 	t.info("14 get_class()", t.engine.new_upnp().get_class() + " / " + t.engine.new_device().get_class(),
 		(t.ours.new_upnp().get_class() + " / " + t.ours.new_device().get_class()) if t.ours.available() else "-")
 

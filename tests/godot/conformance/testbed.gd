@@ -10,6 +10,10 @@ const ROUTER_DESC := "http://10.77.0.1:5000/rootDesc.xml"
 const ROUTER_CTL := "http://10.77.0.1:5000/ctl/IPConn"
 const WANIP2 := "urn:schemas-upnp-org:service:WANIPConnection:2"
 const IGD1 := "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+const IGD2 := "urn:schemas-upnp-org:device:InternetGatewayDevice:2"
+## What miniupnpd answers to the searches of either implementation (its ST values).
+const ROUTER_STS := [IGD1, IGD2, "urn:schemas-upnp-org:service:WANIPConnection:1", WANIP2,
+	"urn:schemas-upnp-org:service:WANPPPConnection:1", "upnp:rootdevice"]
 const LAN_ADDR := "10.77.0.2"
 const OTHER_HOST := "10.77.0.3"
 const WAN_ADDR := "198.51.100.1"
@@ -33,7 +37,7 @@ func check_discovery() -> void:
 		return [u.discover(), u.get_device_count()], {"spec": [0, 1], "timed": true})
 	var fields := [
 		["description_url", ROUTER_DESC, null, null],
-		["service_type", IGD1, null, null],
+		["service_type", IGD1, IGD1, IGD2],
 		["igd_status", 5, 5, 0],
 		["igd_control_url", "", "", ROUTER_CTL],
 		["igd_service_type", "", "", WANIP2],
@@ -47,7 +51,11 @@ func check_discovery() -> void:
 			found[pair.label] = u
 	for f in fields:
 		var opts := {"spec": f[1]}
-		if f[2] != null:
+		if f[0] == "service_type":
+			# One device per description URL (D2): ours keeps the router's best answer, the IGD:2
+			# one (it also searches IGD:2); the engine keeps the IGD:1 answer it searched for.
+			opts.merge({"allowed": "D2", "engine": f[2], "ours": f[3]})
+		elif f[2] != null:
 			opts.merge({"allowed": "D3", "engine": f[2], "ours": f[3]})
 		t.compare("T discovered device 0: %s" % f[0], func(p):
 			var d = _device0(found, p)
@@ -69,7 +77,9 @@ func check_discovery_filters() -> void:
 		var u = p.new_upnp()
 		var r = u.discover(2000, 2, "")
 		return [r, u.get_device_count(), u.get_device(0).service_type if u.get_device_count() > 0 else ""],
-		{"spec": [0, 1, IGD1], "timed": true})
+		{"spec": [0, 1, IGD1], "timed": true, "allowed": "D2", "engine": [0, 1, IGD1],
+		# One device per description URL (D2), its ST one of the router's answers.
+		"ours": func(v): return v is Array and v.size() == 3 and v[0] == 0 and v[1] == 1 and ROUTER_STS.has(v[2])})
 	for filter in ["rootdevice", "WANIPConnection"]:
 		t.compare("T discover(2000, 2, %s) -> [result, count]" % t.fmt(filter), func(p):
 			var u = p.new_upnp()
@@ -113,7 +123,9 @@ func check_hand_filled_mappings() -> void:
 		var r = _hand(p).add_port_mapping(47005, 0, "a<b&c", "UDP")
 		var stored := _stored_desc("UDP", 47005)
 		_hand(p).delete_port_mapping(47005, "UDP")
-		return [r, stored], {"allowed": "D4", "engine": [0, ""], "ours": [0, "a<b&c"]})
+		# Ours sends well-formed XML (a&lt;b&amp;c); miniupnpd does not decode entities and stores
+		# them as sent. The engine's raw '<' breaks the request and miniupnpd stores ''.
+		return [r, stored], {"allowed": "D4", "engine": [0, ""], "ours": [0, "a&lt;b&amp;c"]})
 	t.compare("T delete TCP 47001 -> 0, gone from upnpc -l", func(p):
 		var r = _hand(p).delete_port_mapping(47001, "TCP")
 		return [r, _listed("TCP", 47001, LAN_ADDR)], {"spec": [0, false], "timed": true})
@@ -129,18 +141,23 @@ func check_hand_filled_mappings() -> void:
 # --- port mappings through the discovered device (D3: only ours has a gateway) -------------------
 
 func check_discovered_mappings() -> void:
-	t.compare("T discovered: UPNP.add_port_mapping(47003, 0, desc, 'TCP')", func(p):
+	t.compare("T discovered: UPNP.add_port_mapping(47003, 0, desc, 'TCP') -> [result, listed]", func(p):
 		var u = p.new_upnp()
 		u.discover()
 		var r = u.add_port_mapping(47003, 0, DESC, "TCP")
-		return [r, _listed("TCP", 47003, LAN_ADDR)],
+		var listed := _listed("TCP", 47003, LAN_ADDR)
+		_hand(p).delete_port_mapping(47003, "TCP")
+		return [r, listed],
 		{"spec": [26, false], "allowed": "D3", "engine": [26, false], "ours": [0, true], "timed": true})
-	t.compare("T discovered: UPNP.delete_port_mapping(47003, 'TCP')", func(p):
+	t.compare("T discovered: UPNP.delete_port_mapping(47003, 'TCP') of a mapping -> [result, still listed]", func(p):
+		_hand(p).add_port_mapping(47003, 0, DESC, "TCP")
 		var u = p.new_upnp()
 		u.discover()
 		var r = u.delete_port_mapping(47003, "TCP")
-		return [r, _listed("TCP", 47003, LAN_ADDR)],
-		{"spec": [26, false], "allowed": "D3", "engine": [26, false], "ours": [0, false]})
+		var listed := _listed("TCP", 47003, LAN_ADDR)
+		_hand(p).delete_port_mapping(47003, "TCP")
+		return [r, listed],
+		{"spec": [26, true], "allowed": "D3", "engine": [26, true], "ours": [0, false]})
 	t.compare("T discovered device (D3): device.add_port_mapping(47003) directly", func(p):
 		var u = p.new_upnp()
 		u.discover()
