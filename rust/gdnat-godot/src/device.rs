@@ -140,31 +140,31 @@ impl NatUpnpDevice {
     #[signal]
     fn external_address_queried(result: i32, address: GString);
 
-    /// Sets [member description_url].
+    /// Sets [member description_url]. Same as the engine.
     #[func]
     fn set_description_url(&mut self, url: GString) {
         self.description_url = url;
     }
 
-    /// Sets [member service_type].
+    /// Sets [member service_type]. Same as the engine.
     #[func]
     fn set_service_type(&mut self, type_: GString) {
         self.service_type = type_;
     }
 
-    /// Sets [member igd_control_url].
+    /// Sets [member igd_control_url]. Same as the engine.
     #[func]
     fn set_igd_control_url(&mut self, url: GString) {
         self.igd_control_url = url;
     }
 
-    /// Sets [member igd_service_type].
+    /// Sets [member igd_service_type]. Same as the engine.
     #[func]
     fn set_igd_service_type(&mut self, type_: GString) {
         self.igd_service_type = type_;
     }
 
-    /// Sets [member igd_our_addr].
+    /// Sets [member igd_our_addr]. Same as the engine.
     #[func]
     fn set_igd_our_addr(&mut self, addr: GString) {
         self.igd_our_addr = addr;
@@ -176,7 +176,7 @@ impl NatUpnpDevice {
         self.igd_status = status;
     }
 
-    /// Returns [member double_nat].
+    /// Returns [member double_nat]. New in gdnat.
     #[func]
     fn is_double_nat(&self) -> bool {
         self.double_nat

@@ -66,6 +66,7 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 ///   ("Invalid call"), so nothing is returned; the game keeps running;
 /// - creating the object inside a thread (`NatUPNP.new()` there) aborts the whole process,
 ///   because the refusal happens in a constructor callback that cannot report errors.
+///
 /// Create the object on the main thread and call `discover_async()` and friends instead.
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNP))]
@@ -210,7 +211,7 @@ impl NatUpnp {
     #[signal]
     fn external_address_queried(result: i32, address: GString);
 
-    /// Sets [member discover_multicast_if].
+    /// Sets [member discover_multicast_if]. Same as the engine.
     #[func]
     fn set_discover_multicast_if(&mut self, m_if: GString) {
         self.discover_multicast_if = m_if;
@@ -228,13 +229,13 @@ impl NatUpnp {
         self.discover_ipv6 = ipv6;
     }
 
-    /// Returns [member discover_ipv6].
+    /// Returns [member discover_ipv6]. Same as the engine.
     #[func]
     fn is_discover_ipv6(&self) -> bool {
         self.discover_ipv6
     }
 
-    /// The number of devices in the list.
+    /// The number of devices in the list. Same as the engine.
     #[func]
     fn get_device_count(&self) -> i32 {
         self.devices.len() as i32
@@ -497,11 +498,10 @@ impl AsyncHost for NatUpnp {
                     let found = std::mem::take(&mut this.bind_mut().found);
                     let list = slots
                         .into_iter()
-                        .map(|slot| match slot {
+                        .filter_map(|slot| match slot {
                             DeviceSlot::Found(index) => found.get(index).cloned(),
                             DeviceSlot::New(data) => Some(data.to_device()),
                         })
-                        .flatten()
                         .collect();
                     this.bind_mut().devices = list;
                 }

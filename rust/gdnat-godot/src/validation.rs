@@ -97,9 +97,10 @@ pub fn check_index(index: i32, size: usize) -> Option<usize> {
     Some(index as usize)
 }
 
-/// Null check of `add_device` / `set_device` (spec §5).
+/// Null check of `add_device` / `set_device` (spec §5), worded like the engine's
+/// `ERR_FAIL_COND(device.is_null())`.
 pub fn report_null_device() {
-    godot_error!("Parameter \"device\" is null.");
+    godot_error!("Condition \"device.is_null()\" is true.");
 }
 
 fn check_external_port(port: i32) -> Result<u16, UpnpResult> {

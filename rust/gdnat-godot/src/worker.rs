@@ -30,11 +30,30 @@ pub enum Job {
     /// Discover devices.
     Discover(DiscoverOptions),
     /// AddPortMapping on a gateway copied at call time.
-    Add { gateway: Gateway, args: MappingArgs, proto: String },
+    Add {
+        /// The connection service to talk to.
+        gateway: Gateway,
+        /// The validated arguments.
+        args: MappingArgs,
+        /// The protocol text as passed (echoed in the signal).
+        proto: String,
+    },
     /// DeletePortMapping on a gateway copied at call time.
-    Delete { gateway: Gateway, port: u16, protocol: Protocol, proto: String },
+    Delete {
+        /// The connection service to talk to.
+        gateway: Gateway,
+        /// The external port.
+        port: u16,
+        /// The validated protocol.
+        protocol: Protocol,
+        /// The protocol text as passed (echoed in the signal).
+        proto: String,
+    },
     /// GetExternalIPAddress on a gateway copied at call time.
-    Query { gateway: Gateway },
+    Query {
+        /// The connection service to talk to.
+        gateway: Gateway,
+    },
     /// A result known at call time (a validation error), delivered in call order.
     Echo(Outcome),
     /// Stop the thread.
@@ -58,13 +77,37 @@ pub enum Outcome {
     /// Discovery finished: the result code and the new device list. `devices` is `None` when
     /// the arguments were invalid (the engine then leaves the list alone), else the list that
     /// replaces the old one (empty on failure).
-    Discovered { code: i32, devices: Option<Vec<DeviceSlot>> },
+    Discovered {
+        /// The `UPNPResult` value.
+        code: i32,
+        /// The new list, or `None` to leave the list alone.
+        devices: Option<Vec<DeviceSlot>>,
+    },
     /// AddPortMapping finished.
-    Added { report: Report, port: i32, proto: String },
+    Added {
+        /// The result and the message to print.
+        report: Report,
+        /// The external port as passed.
+        port: i32,
+        /// The protocol as passed.
+        proto: String,
+    },
     /// DeletePortMapping finished.
-    Deleted { report: Report, port: i32, proto: String },
+    Deleted {
+        /// The result and the message to print.
+        report: Report,
+        /// The external port as passed.
+        port: i32,
+        /// The protocol as passed.
+        proto: String,
+    },
     /// GetExternalIPAddress finished.
-    Queried { report: Report, address: String },
+    Queried {
+        /// The result and the message to print.
+        report: Report,
+        /// The address, empty on failure.
+        address: String,
+    },
 }
 
 impl Outcome {
