@@ -11,7 +11,7 @@
 # 2. Copies libgdnat.so to addons/gdnat/bin/libgdnat.linux.x86_64.{debug,release}.so, only for
 #    the profiles built now (no stand-in is made for a profile that was not built).
 # 3. Copies addons/gdnat/ to godot-project/addons/gdnat/ and tests/godot/ to
-#    godot-project/tests/ (real copies, git-ignored; replaced as a whole each time).
+#    godot-project/tests/ (real copies, git-ignored; replaced as a whole when they differ).
 # Idempotent; cargo makes it fast when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,9 +43,21 @@ for profile in "${profiles[@]}"; do
     echo "build: $dest"
 done
 
-# The Godot project gets real copies (no symlinks), refreshed as a whole.
-rm -rf godot-project/addons/gdnat godot-project/tests
-mkdir -p godot-project/addons
-cp -r addons/gdnat godot-project/addons/gdnat
-cp -r tests/godot godot-project/tests
-echo "build: synced addons/gdnat -> godot-project/addons/gdnat, tests/godot -> godot-project/tests"
+# The Godot project gets real copies (no symlinks), refreshed as a whole: copied next to the
+# destination, then swapped in with two renames, so a Godot starting meanwhile (other test runs
+# share this tree) never sees a half-copied addon. Nothing is touched when the copy is current.
+sync_dir() { # sync_dir SRC DEST
+    local src=$1 dest=$2
+    if [ -d "$dest" ] && diff -rq "$src" "$dest" >/dev/null 2>&1; then
+        return 0
+    fi
+    mkdir -p "$(dirname "$dest")"
+    rm -rf "$dest.new.$$" "$dest.old.$$"
+    cp -r "$src" "$dest.new.$$"
+    [ -e "$dest" ] && mv "$dest" "$dest.old.$$"
+    mv "$dest.new.$$" "$dest"
+    rm -rf "$dest.old.$$"
+    echo "build: synced $src -> $dest"
+}
+sync_dir addons/gdnat godot-project/addons/gdnat
+sync_dir tests/godot godot-project/tests
