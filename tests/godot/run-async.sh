@@ -5,6 +5,9 @@
 #   tests/godot/run-async.sh [--no-build] [--no-testbed]
 #
 #  1. async-sim        test_async.gd --target=sim against gdnat-simgw (igd2-public) on loopback
+#  1b. async-<scenario>  test_async_scenarios.gd per simgw scenario: printer-and-router (each
+#                      device its own data, rootdevice filter), igd2-double-nat (usable,
+#                      double_nat), soap-hang (23 after the HTTP bound, order kept), desc-hang
 #  2. async-none       test_async.gd --target=none: nothing answers (27, argument errors, FIFO)
 #  3. lifecycle        test_lifecycle.gd: free during discovery / hanging request, many objects
 #  4. quit-during-discover  a script that starts discover_async(30000) and quits at once must
@@ -32,10 +35,13 @@ SIMGW="$TARGET_DIR/debug/gdnat-simgw"
 LOGS=${GDNAT_LOGS:-/tmp/gdnat-logs}
 mkdir -p "$LOGS"
 
-# ---- inside an isolated namespace: a simulated gateway plus the async suite --------------------
+# ---- inside an isolated namespace: a simulated gateway plus one suite ---------------------------
+#   run-async.sh --inside-sim SCENARIO NAME res://SUITE [ARGS...]
 if [ "${1:-}" = --inside-sim ]; then
-    out="$LOGS/async-simgw.out"
-    "$SIMGW" --bind 127.0.0.1 --multicast-if 127.0.0.1 --scenario igd2-public --lifetime 180 >"$out" 2>&1 &
+    scenario=$2 name=$3 suite=$4
+    shift 4
+    out="$LOGS/$name-simgw.out"
+    "$SIMGW" --bind 127.0.0.1 --multicast-if 127.0.0.1 --scenario "$scenario" --lifetime 180 >"$out" 2>&1 &
     simgw_pid=$!
     for _ in $(seq 1 200); do
         grep -q '^ready' "$out" 2>/dev/null && break
@@ -47,8 +53,8 @@ if [ "${1:-}" = --inside-sim ]; then
         kill "$simgw_pid" 2>/dev/null; wait "$simgw_pid" 2>/dev/null
         exit 1
     fi
-    echo "run-async: simgw $(grep '^ready' "$out")"
-    bash "$HERE/run-suite.sh" --timeout 150 --name async-sim res://tests/test_async.gd -- --target=sim
+    echo "run-async: simgw $scenario $(grep '^ready' "$out")"
+    bash "$HERE/run-suite.sh" --timeout 150 --name "$name" "$suite" -- "$@"
     rc=$?
     kill "$simgw_pid" 2>/dev/null
     wait "$simgw_pid" 2>/dev/null
@@ -117,8 +123,15 @@ has() { grep -q -F -- "$1" "$LOG"; }
 no_bad_lines() { ! grep -q -E 'panicked|leaked at exit|ObjectDB instances leaked' "$LOG"; }
 
 echo "=== async-sim"
-bash "$REPO/tests/lib/isolated.sh" bash "$0" --inside-sim
+bash "$REPO/tests/lib/isolated.sh" bash "$0" --inside-sim igd2-public async-sim res://tests/test_async.gd --target=sim
 verdict async-sim $? "test_async.gd against gdnat-simgw"
+
+for scenario in printer-and-router igd2-double-nat soap-hang desc-hang; do
+    echo "=== async-$scenario"
+    bash "$REPO/tests/lib/isolated.sh" bash "$0" --inside-sim "$scenario" "async-$scenario" \
+        res://tests/test_async_scenarios.gd --scenario="$scenario"
+    verdict "async-$scenario" $? "test_async_scenarios.gd against gdnat-simgw $scenario"
+done
 
 echo "=== async-none"
 bash "$REPO/tests/lib/isolated.sh" bash "$HERE/run-suite.sh" --timeout 120 --name async-none \
