@@ -136,7 +136,7 @@ if [ -n "$GDEXT" ]; then
         for src in "$f" "$ROOT_DIR/addons/gdnat/${f#"$PROJ"/addons/gdnat/}" "$TARGET_DIR/$kind/libgdnat.so"; do
             if [ -f "$src" ]; then
                 mkdir -p "$(dirname "$f")"
-                [ "$src" = "$f" ] || cp "$src" "$f"
+                [ "$src" = "$f" ] || cp -p "$src" "$f"
                 CHOSEN=$f; BUILD_KIND=$kind; break 2
             fi
         done
@@ -146,7 +146,7 @@ if [ -n "$GDEXT" ]; then
         sed -i -E "s|^([[:space:]]*linux[.a-z_0-9]*[[:space:]]*=[[:space:]]*).*|\1\"$rel\"|" \
             "$PROJ/addons/gdnat/$GDEXT_NAME"
         echo "res://addons/gdnat/$GDEXT_NAME" > "$PROJ/.godot/extension_list.cfg"
-        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes, built $(date -u -r "$CHOSEN" +%Y-%m-%dT%H:%M:%SZ))"
+        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes, file dated $(date -u -r "$CHOSEN" +%Y-%m-%dT%H:%M:%SZ))"
     fi
 fi
 say "library measured: $LIB_USED; CLI: ${CLI:-none}"
