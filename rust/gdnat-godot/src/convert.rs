@@ -67,3 +67,55 @@ pub fn gateway_from(control_url: &GString, service_type: &GString, our_addr: &GS
 pub fn device_key(device: &DiscoveredDevice) -> (String, String, String) {
     (device.description_url.clone(), device.service_type.clone(), device.usn.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn discovered(status: DeviceStatus) -> DiscoveredDevice {
+        DiscoveredDevice {
+            description_url: "http://10.0.0.1:5000/rootDesc.xml".into(),
+            service_type: "urn:schemas-upnp-org:device:InternetGatewayDevice:1".into(),
+            usn: "uuid:x".into(),
+            status,
+            gateway: Some(Gateway::new("http://10.0.0.1:5000/ctl", "urn:schemas-upnp-org:service:WANIPConnection:1", "fd00::1234:5678:9abc:def0")),
+            external_ip: None,
+            friendly_name: None,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_public_gateway_is_ok_with_its_own_data() {
+        let data = DeviceData::from_discovered(&discovered(DeviceStatus::ConnectedPublic));
+        assert_eq!(data.igd_status, 0);
+        assert!(!data.double_nat);
+        assert_eq!(data.igd_control_url, "http://10.0.0.1:5000/ctl");
+        assert_eq!(data.igd_service_type, "urn:schemas-upnp-org:service:WANIPConnection:1");
+        assert_eq!(data.igd_our_addr, "fd00::1234:5678:9abc:def0", "IPv6 kept whole");
+    }
+
+    #[test]
+    fn a_double_nat_gateway_is_ok_and_flagged() {
+        let data = DeviceData::from_discovered(&discovered(DeviceStatus::ConnectedPrivate));
+        assert_eq!(data.igd_status, 0);
+        assert!(data.double_nat);
+        assert!(!data.igd_control_url.is_empty());
+    }
+
+    #[test]
+    fn a_device_that_is_not_usable_carries_no_control_data() {
+        for (status, code) in [
+            (DeviceStatus::NotConnected, 6),
+            (DeviceStatus::NotIgd, 4),
+            (DeviceStatus::HttpError, 1),
+            (DeviceStatus::EmptyAnswer, 2),
+        ] {
+            let data = DeviceData::from_discovered(&discovered(status));
+            assert_eq!(data.igd_status, code, "{status:?}");
+            assert!(!data.double_nat);
+            assert!(data.igd_control_url.is_empty() && data.igd_service_type.is_empty() && data.igd_our_addr.is_empty());
+            assert_eq!(data.description_url, "http://10.0.0.1:5000/rootDesc.xml");
+        }
+    }
+}

@@ -361,3 +361,76 @@ pub fn shutdown(warn: impl Fn(usize)) {
 pub fn restart() {
     SHUTDOWN.store(false, Ordering::SeqCst);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn drain_until(worker: &mut Worker, count: usize) -> Vec<Outcome> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut out = Vec::new();
+        while out.len() < count && Instant::now() < deadline {
+            out.extend(worker.drain());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        out
+    }
+
+    fn echo(code: i32) -> Job {
+        Job::Echo(Outcome::Queried { report: Report { code, error: None }, address: String::new() })
+    }
+
+    fn code_of(outcome: &Outcome) -> i32 {
+        match outcome {
+            Outcome::Added { report, .. } | Outcome::Deleted { report, .. } | Outcome::Queried { report, .. } => report.code,
+            Outcome::Discovered { code, .. } => *code,
+            Outcome::DeviceFound(_) => -1,
+        }
+    }
+
+    #[test]
+    fn an_echo_with_nothing_ahead_needs_no_thread() {
+        let mut worker = Worker::default();
+        worker.submit(echo(17));
+        assert!(worker.running.is_none());
+        assert!(!worker.is_idle());
+        let out = worker.drain();
+        assert_eq!(out.iter().map(code_of).collect::<Vec<_>>(), vec![17]);
+        assert!(worker.is_idle());
+    }
+
+    #[test]
+    fn network_jobs_and_echoes_come_back_in_call_order() {
+        // Nothing listens on 127.0.0.1:9: each request is refused at once (HTTP_ERROR, 23).
+        let gateway = Gateway::new("http://127.0.0.1:9/ctl", "urn:schemas-upnp-org:service:WANIPConnection:1", "127.0.0.1");
+        let args = MappingArgs {
+            port: 47000,
+            internal_port: 47000,
+            protocol: Protocol::Udp,
+            description: "t".into(),
+            lease_seconds: 0,
+        };
+        let mut worker = Worker::default();
+        worker.submit(echo(22));
+        worker.submit(Job::Add { gateway: gateway.clone(), args, proto: "UDP".into() });
+        worker.submit(echo(17));
+        worker.submit(Job::Query { gateway });
+        worker.submit(echo(18));
+        let out = drain_until(&mut worker, 5);
+        assert_eq!(out.iter().map(code_of).collect::<Vec<_>>(), vec![22, 23, 17, 23, 18]);
+        assert!(worker.is_idle());
+        assert!(matches!(&out[1], Outcome::Added { port: 47000, proto, .. } if proto == "UDP"));
+    }
+
+    #[test]
+    fn dropping_the_worker_stops_its_thread() {
+        let gateway = Gateway::new("http://127.0.0.1:9/ctl", "urn:x", "127.0.0.1");
+        let mut worker = Worker::default();
+        worker.submit(Job::Query { gateway });
+        let _ = drain_until(&mut worker, 1);
+        let cancel = worker.cancel.clone();
+        drop(worker);
+        assert!(cancel.is_cancelled());
+    }
+}
