@@ -55,6 +55,9 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// on the main thread when a result is delivered; while an operation runs, getters see the
 /// old state. Freeing the object cancels its pending operations; no signal is emitted then.
 /// Results are delivered on `SceneTree.process_frame`, so a SceneTree main loop is needed.
+/// Quitting the game cancels all pending work and waits for the background threads: a
+/// discovery stops within milliseconds; a request already sent to a router that stopped
+/// answering can delay the exit by at most its HTTP bound (4 s).
 ///
 /// Threads: use this class on the main thread only; the `*_async` methods exist so that no
 /// thread is needed. The engine's documentation suggests calling `UPNP.discover()` from a
