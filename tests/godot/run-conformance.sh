@@ -9,7 +9,9 @@
 # Modes (each Godot run goes through tests/godot/run-suite.sh: timeout, log, log scan):
 #   offline  API surface and argument validation; nothing is sent (still inside tests/lib/isolated.sh)
 #   soap     a scripted SOAP responder thread on 127.0.0.1 (inside tests/lib/isolated.sh)
-#   sim      one run per gdnat-simgw scenario on 127.0.0.1 (inside tests/lib/isolated.sh)
+#   sim      one run per gdnat-simgw scenario on 127.0.0.1 (inside tests/lib/isolated.sh); two
+#            scenarios need no simgw: `none` (nothing answers) and `scripted` (the suite's own
+#            SSDP/HTTP responder threads play spec ideas 22-27)
 #   testbed  the real miniupnpd router (inside `ip netns exec igd-lan`); the bed is brought up if
 #            it is not, and taken down again if this script brought it up
 # Needs tests/build.sh to have run (it is called if godot-project/addons/gdnat is missing); the
@@ -26,7 +28,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 PROJECT="${GDNAT_PROJECT:-$REPO/godot-project}"
 export GDNAT_LOGS="${GDNAT_LOGS:-${TMPDIR:-/tmp}/gdnat-logs}"
 SUITE=res://tests/conformance/conformance.gd
-SIM_SCENARIOS=(none igd2-public igd1-public igd2-double-nat not-connected ppp-only printer-and-router
+SIM_SCENARIOS=(none scripted igd2-public igd1-public igd2-double-nat not-connected ppp-only printer-and-router
     desc-http-500-empty desc-malformed-xml desc-hang soap-http-500-empty soap-malformed-xml
     location-other-host odd-source-port slow-ssdp permanent-lease-only lowercase-protocol-rejected
     upnp-error wanip-v1-relative-url-with-urlbase namespace-prefixed-description)
@@ -37,9 +39,10 @@ say() { echo "conformance: $*"; }
 # run-conformance.sh --inner-sim SCENARIO SIMGW
 if [ "${1:-}" = "--inner-sim" ]; then
     scenario=$2 simgw=$3
-    if [ "$scenario" = none ]; then
-        exec bash "$HERE/run-suite.sh" --timeout 400 --name "conformance-sim-none" "$SUITE" -- \
-            --mode=sim --scenario=none
+    if [ "$scenario" = none ] || [ "$scenario" = scripted ]; then
+        # No gdnat-simgw: nothing answers (none), or the suite's own responder threads (scripted).
+        exec bash "$HERE/run-suite.sh" --timeout 400 --name "conformance-sim-$scenario" "$SUITE" -- \
+            --mode=sim --scenario="$scenario"
     fi
     extra=()
     [ "$scenario" = upnp-error ] && extra=(--error AddPortMapping:718 --error DeletePortMapping:714)
@@ -124,7 +127,7 @@ for sel in "${selected[@]}"; do
             scenarios=("${SIM_SCENARIOS[@]}")
             [ "$sel" != sim ] && scenarios=("${sel#sim:}")
             for sc in "${scenarios[@]}"; do
-                if [ "$sc" != none ] && [ ! -x "$simgw" ]; then
+                if [ "$sc" != none ] && [ "$sc" != scripted ] && [ ! -x "$simgw" ]; then
                     say "sim $sc: no gdnat-simgw binary"; runs+=("sim-$sc"); rcs+=(1); outs+=(/dev/null)
                     continue
                 fi

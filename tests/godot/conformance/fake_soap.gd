@@ -17,6 +17,7 @@ var _thread := Thread.new()
 var _mutex := Mutex.new()
 var _stop := false
 var _reply := CLOSE
+var _routes := {}
 var _requests: Array[String] = []
 var _connections := 0
 
@@ -51,6 +52,14 @@ func begin(raw_reply: String) -> void:
 	_reply = raw_reply
 	_requests.clear()
 	_connections = 0
+	_mutex.unlock()
+
+
+## Sets per-request replies: keys "<path>" or "<path>#<SOAP action>" (the more specific wins);
+## anything else gets the reply given to begin().
+func set_routes(routes: Dictionary) -> void:
+	_mutex.lock()
+	_routes = routes.duplicate()
 	_mutex.unlock()
 
 
@@ -162,7 +171,6 @@ func _loop() -> void:
 func _serve(c: StreamPeerTCP) -> void:
 	_mutex.lock()
 	_connections += 1
-	var reply := _reply
 	_mutex.unlock()
 	var buf := PackedByteArray()
 	var deadline := Time.get_ticks_msec() + READ_MS
@@ -180,13 +188,29 @@ func _serve(c: StreamPeerTCP) -> void:
 		buf.append_array(got[1])
 		if _complete(buf):
 			break
+	var request := buf.get_string_from_utf8()
 	_mutex.lock()
-	_requests.append(buf.get_string_from_utf8())
+	_requests.append(request)
+	var reply := _route(request)
 	_mutex.unlock()
 	if reply != CLOSE and c.get_status() == StreamPeerTCP.STATUS_CONNECTED:
 		c.put_data(reply.to_utf8_buffer())
 		c.poll()
 	c.disconnect_from_host()
+
+
+# Called with the mutex held.
+func _route(request: String) -> String:
+	if _routes.is_empty():
+		return _reply
+	var s := summary(request)
+	var path: String = s[0].get_slice(" ", 1)
+	var action: String = s[1].get_slice("#", 1).trim_suffix('"')
+	if _routes.has(path + "#" + action):
+		return _routes[path + "#" + action]
+	if _routes.has(path):
+		return _routes[path]
+	return _reply
 
 
 static func _complete(buf: PackedByteArray) -> bool:

@@ -113,6 +113,12 @@ func scn_none() -> void:
 	t.skip("S 28 discover_ipv6 M-SEARCH to [FF05::C] then [FF02::C]", "the observer listens on IPv4 only; the result with no IPv6 route is compared above")
 
 
+# --- scripted responders in this process (ideas 22-27), no gdnat-simgw ------------------------
+
+func scn_scripted() -> void:
+	preload("res://tests/conformance/scripted.gd").new(t).run()
+
+
 # --- scenarios with a simulated gateway ----------------------------------------------------
 
 func scn_igd2_public() -> void:
