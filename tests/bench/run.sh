@@ -3,8 +3,9 @@
 # Godot classes NatUPNP/NatUPNPDevice), measured in the same run on the real-router test bed.
 # Prints numbers (median, min-max, ratio ours/engine); asserts no timing.
 #
-#   sudo bash tests/bench/run.sh [--quick] [--reps N] [--sides engine|ours|engine,ours] [--no-write]
+#   sudo bash tests/bench/run.sh [--build] [--quick] [--reps N] [--sides engine|ours|engine,ours] [--no-write]
 #
+#   --build     run tests/build.sh --release first (measure the current code's release build)
 #   --quick     1-2 repetitions, 20 mapping ports, 100 pairs (a smoke run, about a minute)
 #   --reps N    repetitions of each discovery/frame/first-map measurement (default 5, no router 3)
 #   --sides S   which Godot sides to run (default engine,ours; ours is skipped if not built)
@@ -23,6 +24,7 @@ cd "$(dirname "$0")/../.."
 ROOT_DIR=$PWD
 
 QUICK=0
+BUILD=0
 REPS=5
 REPS_NONE=3
 PORTS=200
@@ -31,11 +33,12 @@ SIDES=engine,ours
 WRITE=1
 while [ $# -gt 0 ]; do
     case $1 in
+        --build) BUILD=1 ;;
         --quick) QUICK=1; REPS=2; REPS_NONE=1; PORTS=20; PAIRS=100 ;;
         --reps) REPS=$2; REPS_NONE=$2; shift ;;
         --sides) SIDES=$2; shift ;;
         --no-write) WRITE=0 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -85,6 +88,11 @@ if ! timeout 60 bash "$GODOT" --headless --version > "$WORK/godot-version" 2>/de
 fi
 GODOT_VERSION=$(tail -1 "$WORK/godot-version")
 
+if [ "$BUILD" = 1 ]; then
+    say "tests/build.sh --release"
+    bash tests/build.sh --release >&2 || die "tests/build.sh --release failed"
+fi
+
 # The CLI: release build if there is one.
 CLI=""
 for c in "$TARGET_DIR/release/gdnat" "$TARGET_DIR/debug/gdnat"; do
@@ -114,7 +122,7 @@ LIB_USED=none
 GDEXT=$(gdext_file)
 if [ -n "$GDEXT" ]; then
     mkdir -p "$PROJ/addons"
-    cp -r "$ADDON_SRC" "$PROJ/addons/gdnat"
+    cp -rp "$ADDON_SRC" "$PROJ/addons/gdnat"
     GDEXT_NAME=$(basename "$GDEXT")
     # Value of <key> in the .gdextension as a file in the copied project (res:// or relative).
     lib_for_key() {
@@ -146,7 +154,17 @@ if [ -n "$GDEXT" ]; then
         sed -i -E "s|^([[:space:]]*linux[.a-z_0-9]*[[:space:]]*=[[:space:]]*).*|\1\"$rel\"|" \
             "$PROJ/addons/gdnat/$GDEXT_NAME"
         echo "res://addons/gdnat/$GDEXT_NAME" > "$PROJ/.godot/extension_list.cfg"
-        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes, file dated $(date -u -r "$CHOSEN" +%Y-%m-%dT%H:%M:%SZ))"
+        if [ "$BUILD_KIND" = release ]; then
+            # Say so when a debug build is newer: the release library may be stale.
+            for d in "$PROJ/addons/gdnat/bin/"*debug* "$ROOT_DIR/addons/gdnat/bin/"*debug* "$TARGET_DIR/debug/libgdnat.so"; do
+                if [ -f "$d" ] && [ "$d" -nt "$CHOSEN" ]; then
+                    STALE=" - WARNING: older than the debug build $d ($(date -u -r "$d" +%Y-%m-%dT%H:%M:%SZ)); run tests/build.sh --release"
+                    say "release library is older than $d; run tests/build.sh --release for current numbers"
+                    break
+                fi
+            done
+        fi
+        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes, file dated $(date -u -r "$CHOSEN" +%Y-%m-%dT%H:%M:%SZ))${STALE:-}"
     fi
 fi
 say "library measured: $LIB_USED; CLI: ${CLI:-none}"

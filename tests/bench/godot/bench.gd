@@ -315,6 +315,8 @@ func bench_pairs() -> void:
 		var rss1 := BenchUtil.rss_kib()
 		var static1 := OS.get_static_memory_usage()
 		sample("pairs_per_s", side, count / secs)
+		sample("pairs_rss_before_kib", side, rss0)
+		sample("pairs_rss_after_kib", side, rss1)
 		sample("pairs_rss_growth_kib", side, rss1 - rss0)
 		info("pairs.%s" % side, "pairs=%d ok=%d seconds=%.3f rss_before_kib=%d rss_after_kib=%d static_growth_bytes=%d" % [
 			count, ok, secs, rss0, rss1, static1 - static0])
@@ -323,6 +325,7 @@ func bench_pairs() -> void:
 		if side == "engine":
 			# The engine has no way to queue: its blocking number is the comparison for both rows.
 			sample("pairs_queued_per_s", side, count / secs)
+			sample("pairs_queued_rss_after_kib", side, rss1)
 			sample("pairs_queued_rss_growth_kib", side, rss1 - rss0)
 			continue
 		# Queued: all add and delete calls issued in one frame; the device's worker runs them
@@ -334,6 +337,7 @@ func bench_pairs() -> void:
 		await _frames(3)
 		rss1 = BenchUtil.rss_kib()
 		sample("pairs_queued_per_s", side, count / secs)
+		sample("pairs_queued_rss_after_kib", side, rss1)
 		sample("pairs_queued_rss_growth_kib", side, rss1 - rss0)
 		info("pairs_queued.%s" % side, "pairs=%d added_ok=%d deleted_ok=%d seconds=%.3f rss_before_kib=%d rss_after_kib=%d" % [
 			count, counts[0], counts[1], secs, rss0, rss1])
