@@ -259,7 +259,11 @@ if [ "${LEFT:-0}" -gt 0 ]; then
     FAILURES=$((FAILURES + 1))
 fi
 LEFT_AFTER=$(in_lan timeout 30 upnpc -i -u "$DESC_URL" -l 2>/dev/null | grep -c "gdnat-bench")
-say "router mappings left by the benchmark: ${LEFT:-0} before clean-up, ${LEFT_AFTER:-0} after"
+LEFT_CLI="-"
+if [ -n "$CLI" ]; then
+    LEFT_CLI=$(in_lan timeout 30 "$CLI" list --url "$DESC_URL" 2>/dev/null | grep -c "desc=gdnat-bench")
+fi
+say "router mappings left by the benchmark: ${LEFT:-0} before clean-up, ${LEFT_AFTER:-0} after (upnpc -l); gdnat list: $LEFT_CLI"
 
 # --- the table ------------------------------------------------------------------------------
 meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -270,7 +274,7 @@ meta "gdnat commit" "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet
 meta router "miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables 2>/dev/null) in the test bed ($PREFIX-router), client in $PREFIX-lan"
 meta "main loop" "headless SceneTree, $(sed -n 's/^INFO max_fps /Engine.max_fps = /p' "$WORK/godot-info"), $(sed -n 's/^INFO frame_sleep_usec /OS.low_processor_usage_mode_sleep_usec = /p' "$WORK/godot-info")"
 meta repetitions "$REPS with the router, $REPS_NONE without; $PORTS ports per call measure; $PAIRS pairs"
-meta "run time" "$ELAPSED s; router mappings left: ${LEFT_AFTER:-?}"
+meta "run time" "$ELAPSED s; gdnat-bench mappings left on the router: ${LEFT_AFTER:-?} (upnpc -l), $LEFT_CLI (gdnat list)"
 
 TABLE="$WORK/table.md"
 python3 tests/bench/report.py "$SAMPLES" "$META" > "$TABLE" || die "report.py failed"
@@ -294,7 +298,7 @@ if [ "$WRITE" = 1 ]; then
 fi
 
 if [ "$FAILURES" -gt 0 ]; then
-    say "$FAILURES measurement groups failed (see above)"
+    say "$FAILURES problems: failed measurement groups or mappings left behind (see above)"
     exit 1
 fi
 exit 0
