@@ -13,12 +13,14 @@
 //! - [`convert`]: core data <-> Godot device properties.
 //! - [`worker`]: one background worker thread per object, FIFO, plain data only.
 //! - [`delivery`]: the main-thread pump that turns worker outcomes into state and signals.
+//! - [`library_pin`]: keeps the library mapped when a worker outlives the shutdown wait.
 
 use godot::prelude::*;
 
 pub mod convert;
 pub mod delivery;
 pub mod device;
+pub mod library_pin;
 pub mod operations;
 pub mod upnp;
 pub mod validation;
@@ -37,13 +39,16 @@ unsafe impl ExtensionLibrary for GdnatExtension {
     }
 
     /// Runs before the classes are unregistered: stop delivering, cancel every job and join
-    /// the worker threads, so no thread runs library code after the library is unloaded.
+    /// the worker threads (at most about one second). A thread still waiting for a router's
+    /// answer after that is left to end by itself; the library is then pinned in memory so no
+    /// thread can run unmapped code.
     fn on_stage_deinit(stage: InitStage) {
         if stage == InitStage::Scene {
             delivery::shutdown();
-            worker::shutdown(|left| {
-                godot_warn!("gdnat: {left} worker thread(s) still busy at exit; not waiting longer.")
-            });
+            let left = worker::shutdown(library_pin::pin_this_library);
+            if left > 0 {
+                godot_print!("gdnat: {left} request(s) to a router still unanswered at exit; left to time out in the background.");
+            }
         }
     }
 }

@@ -57,7 +57,8 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// Results are delivered on `SceneTree.process_frame`, so a SceneTree main loop is needed.
 /// Quitting the game cancels all pending work and waits for the background threads: a
 /// discovery stops within milliseconds; a request already sent to a router that stopped
-/// answering can delay the exit by at most its HTTP bound (4 s).
+/// answering delays the exit by about one second and is then left to time out in the
+/// background (the library stays mapped until the process ends).
 ///
 /// Threads: use this class on the main thread only; the `*_async` methods exist so that no
 /// thread is needed. The engine's documentation suggests calling `UPNP.discover()` from a

@@ -9,7 +9,7 @@
 //!
 //! Dropping a [`Worker`] (its Godot object was freed) cancels the running job and makes the
 //! thread stop before the next one. [`shutdown`] (called when the library is unloaded) does
-//! the same for every worker and joins the threads.
+//! the same for every worker and joins the threads, waiting at most one second.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -325,36 +325,46 @@ fn discover(options: &DiscoverOptions, cancel: &CancelToken, outcomes: &Sender<O
     }
 }
 
-/// How long [`shutdown`] waits for the worker threads. Each job is bounded (discovery checks
-/// its cancel token every 25 ms; one HTTP exchange is bounded by `HttpLimits`), so threads
-/// normally end within milliseconds of being cancelled.
-pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(4500);
+/// How long [`shutdown`] waits for the worker threads before it lets a thread that is still
+/// inside a router request finish on its own. Cancelled discovery ends within milliseconds; a
+/// request already on the wire cannot be interrupted and ends within its HTTP bound.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(1000);
+
+/// The longest [`shutdown`] waits when the library cannot be kept loaded (see
+/// [`crate::library_pin`]): past the 4 s bound of one HTTP exchange.
+pub const SHUTDOWN_WAIT_UNPINNED: Duration = Duration::from_millis(4500);
 
 /// Stops every worker: no new thread starts, every job is cancelled, idle threads are woken,
-/// and the threads are joined. Waits at most [`SHUTDOWN_WAIT`]; a thread still inside one
-/// bounded HTTP exchange after that is left to finish on its own (reported with `warn`).
-pub fn shutdown(warn: impl Fn(usize)) {
+/// and the threads are joined. Waits at most [`SHUTDOWN_WAIT`]; a thread still inside a router
+/// request after that is left to finish in the background once `pin_library` has made sure the
+/// library's code stays mapped (else the wait goes on up to [`SHUTDOWN_WAIT_UNPINNED`]).
+/// Returns how many threads were left running.
+pub fn shutdown(pin_library: impl FnOnce() -> bool) -> usize {
     SHUTDOWN.store(true, Ordering::SeqCst);
     let entries: Vec<ThreadEntry> = std::mem::take(&mut *THREADS.lock().unwrap_or_else(|p| p.into_inner()));
     for entry in &entries {
         entry.cancel.cancel();
         let _ = entry.wake.send(Job::Stop);
     }
-    let deadline = Instant::now() + SHUTDOWN_WAIT;
-    while Instant::now() < deadline && entries.iter().any(|e| !e.handle.is_finished()) {
+    let start = Instant::now();
+    let all_done = |entries: &[ThreadEntry]| entries.iter().all(|e| e.handle.is_finished());
+    while start.elapsed() < SHUTDOWN_WAIT && !all_done(&entries) {
         std::thread::sleep(Duration::from_millis(2));
+    }
+    if !all_done(&entries) && !pin_library() {
+        while start.elapsed() < SHUTDOWN_WAIT_UNPINNED && !all_done(&entries) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
     let mut left = 0;
     for entry in entries {
         if entry.handle.is_finished() {
             let _ = entry.handle.join();
         } else {
-            left += 1;
+            left += 1; // detached: it touches no Godot object and ends within its HTTP bound
         }
     }
-    if left > 0 {
-        warn(left);
-    }
+    left
 }
 
 /// Allows workers again after [`shutdown`] (the library was initialised anew, hot reload).
