@@ -134,37 +134,53 @@ if [ -n "$GDEXT" ]; then
             *) echo "$PROJ/addons/gdnat/$v" ;;
         esac
     }
+    # Newest existing file of: the repository's addon folder and cargo's output; else the
+    # project copy (tests/build.sh copies it without keeping the date).
+    newest_of() {
+        local best="" c
+        for c in "$@"; do
+            [ -f "$c" ] || continue
+            if [ -z "$best" ] || [ "$c" -nt "$best" ]; then best=$c; fi
+        done
+        echo "$best"
+    }
+    candidates() {   # <kind> <path of the key's file in the copied project>
+        local n
+        n=$(newest_of "$ROOT_DIR/addons/gdnat/${2#"$PROJ"/addons/gdnat/}" "$TARGET_DIR/$1/libgdnat.so")
+        [ -n "$n" ] || n=$(newest_of "$2")
+        echo "$n"
+    }
     CHOSEN=""
+    ORIGIN=""
     BUILD_KIND=""
+    DEBUG_KEY_FILE=""
     for kind in release debug; do
         f=$(lib_for_key "linux.$kind.x86_64")
         [ -z "$f" ] && f=$(lib_for_key "linux.$kind")
         [ -z "$f" ] && continue
-        # The repository's addon folder or cargo's output may be newer than the project copy.
-        for src in "$f" "$ROOT_DIR/addons/gdnat/${f#"$PROJ"/addons/gdnat/}" "$TARGET_DIR/$kind/libgdnat.so"; do
-            if [ -f "$src" ]; then
-                mkdir -p "$(dirname "$f")"
-                [ "$src" = "$f" ] || cp -p "$src" "$f"
-                CHOSEN=$f; BUILD_KIND=$kind; break 2
-            fi
-        done
+        [ "$kind" = debug ] && DEBUG_KEY_FILE=$f
+        [ -n "$CHOSEN" ] && continue
+        src=$(candidates "$kind" "$f")
+        [ -n "$src" ] || continue
+        mkdir -p "$(dirname "$f")"
+        [ "$src" = "$f" ] || cp -p "$src" "$f"
+        CHOSEN=$f; ORIGIN=$src; BUILD_KIND=$kind
     done
     if [ -n "$CHOSEN" ]; then
         rel="res://${CHOSEN#"$PROJ"/}"
         sed -i -E "s|^([[:space:]]*linux[.a-z_0-9]*[[:space:]]*=[[:space:]]*).*|\1\"$rel\"|" \
             "$PROJ/addons/gdnat/$GDEXT_NAME"
         echo "res://addons/gdnat/$GDEXT_NAME" > "$PROJ/.godot/extension_list.cfg"
-        if [ "$BUILD_KIND" = release ]; then
+        STALE=""
+        if [ "$BUILD_KIND" = release ] && [ -n "$DEBUG_KEY_FILE" ]; then
             # Say so when a debug build is newer: the release library may be stale.
-            for d in "$PROJ/addons/gdnat/bin/"*debug* "$ROOT_DIR/addons/gdnat/bin/"*debug* "$TARGET_DIR/debug/libgdnat.so"; do
-                if [ -f "$d" ] && [ "$d" -nt "$CHOSEN" ]; then
-                    STALE=" - WARNING: older than the debug build $d ($(date -u -r "$d" +%Y-%m-%dT%H:%M:%SZ)); run tests/build.sh --release"
-                    say "release library is older than $d; run tests/build.sh --release for current numbers"
-                    break
-                fi
-            done
+            d=$(candidates debug "$DEBUG_KEY_FILE")
+            if [ -n "$d" ] && [ "$d" -nt "$ORIGIN" ]; then
+                STALE=" - WARNING: older than the debug build ${d#"$ROOT_DIR"/} ($(date -u -r "$d" +%Y-%m-%dT%H:%M:%SZ)); run with --build for current numbers"
+                say "the release library is older than ${d#"$ROOT_DIR"/}; run with --build for current numbers"
+            fi
         fi
-        LIB_USED="$BUILD_KIND ($(basename "$CHOSEN"), $(stat -c %s "$CHOSEN") bytes, file dated $(date -u -r "$CHOSEN" +%Y-%m-%dT%H:%M:%SZ))${STALE:-}"
+        LIB_USED="$BUILD_KIND (${ORIGIN#"$ROOT_DIR"/}, $(stat -c %s "$CHOSEN") bytes, file dated $(date -u -r "$ORIGIN" +%Y-%m-%dT%H:%M:%SZ))$STALE"
     fi
 fi
 say "library measured: $LIB_USED; CLI: ${CLI:-none}"
