@@ -251,6 +251,7 @@ run_cli() {
 }
 
 T_START=$SECONDS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # Router present.
 run_cli lan discover_router_ms "$REPS"
 run_godot lan router-discovery "--reps=$REPS"
@@ -263,6 +264,7 @@ run_cli isolated discover_none_2000_ms "$REPS_NONE" --timeout 2000
 run_cli isolated discover_none_500_ms "$REPS_NONE" --timeout 500
 run_godot isolated no-router "--reps=$REPS_NONE"
 ELAPSED=$((SECONDS - T_START))
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- every mapping we made is gone ----------------------------------------------------------
 LEFT=$(in_lan timeout 30 upnpc -i -u "$DESC_URL" -l 2>/dev/null | grep -c "gdnat-bench")
@@ -284,6 +286,7 @@ say "router mappings left by the benchmark: ${LEFT:-0} before clean-up, ${LEFT_A
 # --- the table ------------------------------------------------------------------------------
 meta date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 meta machine "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+meta "load average" "$LOAD_BEFORE at the start, $LOAD_AFTER at the end (other work on the machine adds noise)"
 meta "Godot" "$GODOT_VERSION (engine UPNP: its bundled miniupnpc)"
 meta "gdnat build measured" "$LIB_USED; CLI ${CLI#"$ROOT_DIR"/}"
 meta "gdnat commit" "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- rust 2>/dev/null || echo ' (rust/ has uncommitted changes)')"
