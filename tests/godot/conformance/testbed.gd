@@ -170,7 +170,26 @@ func check_discovered_mappings() -> void:
 		{"spec": [16, 23], "allowed": "D3", "engine": [16, 23], "ours": [0, 0]})
 
 
+# --- a mapping owned by the other LAN host (10.77.0.3, made with curl from that address) ----------
+
+func check_other_client_mapping() -> void:
+	var made := _soap_from_other_host("AddPortMapping", "<NewRemoteHost></NewRemoteHost><NewExternalPort>47006</NewExternalPort><NewProtocol>TCP</NewProtocol><NewInternalPort>47006</NewInternalPort><NewInternalClient>%s</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>%s</NewPortMappingDescription><NewLeaseDuration>600</NewLeaseDuration>" % [OTHER_HOST, DESC])
+	if not t.check(made and _listed("TCP", 47006, OTHER_HOST),
+			"T setup: TCP 47006 mapped to %s by a SOAP request from %s (curl)" % [OTHER_HOST, OTHER_HOST]):
+		return
+	t.compare("T TCP 47006 owned by 10.77.0.3: add from 10.77.0.2 -> 718 -> 13", func(p):
+		return [_hand(p).add_port_mapping(47006, 0, DESC, "TCP"), _listed("TCP", 47006, OTHER_HOST)],
+		{"spec": [13, true]})
+	t.compare("T TCP 47006 owned by 10.77.0.3: delete from 10.77.0.2 -> 606 -> 1, still listed", func(p):
+		return [_hand(p).delete_port_mapping(47006, "TCP"), _listed("TCP", 47006, OTHER_HOST)],
+		{"spec": [1, true]})
+	_soap_from_other_host("DeletePortMapping", "<NewRemoteHost></NewRemoteHost><NewExternalPort>47006</NewExternalPort><NewProtocol>TCP</NewProtocol>")
+
+
 func check_zz_cleanup() -> void:
+	_soap_from_other_host("DeletePortMapping", "<NewRemoteHost></NewRemoteHost><NewExternalPort>47006</NewExternalPort><NewProtocol>TCP</NewProtocol>")
+	if _listed("TCP", 47006, OTHER_HOST):
+		t.check(false, "T cleanup: TCP 47006 of %s still mapped" % OTHER_HOST)
 	var pair = t.engine
 	var left := []
 	for port in PORTS:
@@ -213,6 +232,25 @@ func _stored_desc(proto: String, port: int) -> String:
 			if first >= 0 and second > first:
 				return line.substr(first + 1, second - first - 1)
 	return "<absent>"
+
+
+## Sends one SOAP action to the router from the other LAN address (curl --interface 10.77.0.3);
+## true when the router answered 200. Body and headers go through files: OS.execute drops the
+## double quotes inside arguments.
+func _soap_from_other_host(action: String, args: String) -> bool:
+	var base := "%s/gdnat-conformance-%d" % [OS.get_environment("TMPDIR") if OS.get_environment("TMPDIR") != "" else "/tmp", OS.get_process_id()]
+	var body := FileAccess.open(base + ".xml", FileAccess.WRITE)
+	body.store_string('<?xml version="1.0"?>\r\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:%s xmlns:u="%s">%s</u:%s></s:Body></s:Envelope>\r\n' % [action, WANIP2, args, action])
+	body.close()
+	var headers := FileAccess.open(base + ".headers", FileAccess.WRITE)
+	headers.store_string('SOAPAction: "%s#%s"\nContent-Type: text/xml; charset="utf-8"\n' % [WANIP2, action])
+	headers.close()
+	var out := []
+	OS.execute("timeout", ["10", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", OTHER_HOST,
+		"-H", "@" + base + ".headers", "--data-binary", "@" + base + ".xml", ROUTER_CTL], out, true)
+	DirAccess.remove_absolute(base + ".xml")
+	DirAccess.remove_absolute(base + ".headers")
+	return out.size() > 0 and String(out[0]).strip_edges() == "200"
 
 
 ## Lines of `upnpc -i -u <router> -l` (the real miniupnpc client, in this namespace).
