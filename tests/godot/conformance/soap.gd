@@ -37,6 +37,14 @@ func check_15_add_request() -> void:
 			["NewExternalPort", "7777"], ["NewProtocol", "UDP"], ["NewInternalPort", "7777"],
 			["NewInternalClient", OUR_ADDR], ["NewEnabled", "1"],
 			["NewPortMappingDescription", "libminiupnpc"], ["NewLeaseDuration", "0"]]]]})
+	var heads := {}
+	for pair in [t.engine, t.ours]:
+		if pair.available():
+			soap.begin(ok)
+			_gw(pair).add_port_mapping(7777)
+			heads[pair.label] = _header_names()
+	t.info("15 AddPortMapping request header names, in order (not compared)", heads.get("engine", "-"),
+		heads.get("ours", "-"))
 	t.compare("16 add_port_mapping(7777, 8888, 'My Game', 'TCP', 3600): request", func(p):
 		soap.begin(ok)
 		var r = _gw(p).add_port_mapping(7777, 8888, "My Game", "TCP", 3600)
@@ -196,6 +204,16 @@ func _summary_first() -> Array:
 	if reqs.is_empty():
 		return ["<no request>"]
 	return FakeSoap.summary(reqs[0])
+
+
+func _header_names() -> String:
+	var reqs := soap.requests()
+	if reqs.is_empty():
+		return "<no request>"
+	var names := PackedStringArray()
+	for line in reqs[0].get_slice("\r\n\r\n", 0).split("\r\n").slice(1):
+		names.append(line.get_slice(":", 0))
+	return ", ".join(names)
 
 
 func _refused_port() -> int:
