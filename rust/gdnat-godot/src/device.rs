@@ -70,9 +70,12 @@ pub struct NatUpnpDevice {
     /// The device's `IGD_STATUS_*` value. `IGD_STATUS_OK` (0) means port mapping can be
     /// attempted. Unlike the engine, a connected gateway behind another NAT is also
     /// `IGD_STATUS_OK` (see [member double_nat]). Default `IGD_STATUS_UNKNOWN_ERROR` (9).
+    ///
+    /// Stored as the engine stores it: an unsigned 32-bit value, so `-1` reads back as
+    /// `4294967295` and `4294967301` (2^32 + 5) as `5`.
     #[var(set = set_igd_status, hint = ENUM, hint_string = "", usage_flags = [STORAGE, EDITOR])]
     #[init(val = 9)]
-    igd_status: i32,
+    igd_status: i64,
 
     /// Read-only. `true` when discovery found this gateway connected but its WAN address is
     /// private, reserved or unknown: another NAT (a second router, or the provider's
@@ -170,10 +173,12 @@ impl NatUpnpDevice {
         self.igd_our_addr = addr;
     }
 
-    /// Sets [member igd_status]. Any integer is stored, as in the engine.
+    /// Sets [member igd_status]. Any integer is accepted and its low 32 bits are stored
+    /// unsigned, as in the engine (whose enum property has that storage): `-1` reads back as
+    /// `4294967295`, `4294967296` as `0` (which is then a valid gateway, as in the engine).
     #[func]
-    fn set_igd_status(&mut self, status: i32) {
-        self.igd_status = status;
+    fn set_igd_status(&mut self, status: i64) {
+        self.igd_status = engine_stored_status(status);
     }
 
     /// Returns [member double_nat]. New in gdnat.
@@ -186,7 +191,7 @@ impl NatUpnpDevice {
     /// the engine.
     #[func]
     pub fn is_valid_gateway(&self) -> bool {
-        self.igd_status == Self::IGD_STATUS_OK
+        self.igd_status == 0
     }
 
     /// Asks the gateway for its external (WAN) address. Blocks for one request.
@@ -197,7 +202,7 @@ impl NatUpnpDevice {
     /// characters).
     #[func]
     pub fn query_external_address(&self) -> GString {
-        if validation::check_valid_gateway(self.igd_status).is_err() {
+        if validation::check_valid_gateway(self.status()).is_err() {
             return GString::new();
         }
         let (report, address) = operations::query_external_address(&self.gateway());
@@ -223,7 +228,7 @@ impl NatUpnpDevice {
         #[opt(default = 0)] duration: i32,
     ) -> i32 {
         let args = match validation::check_add(
-            self.igd_status,
+            self.status(),
             port,
             port_internal,
             &desc.to_string(),
@@ -274,7 +279,7 @@ impl NatUpnpDevice {
         #[opt(default = 0)] duration: i32,
     ) {
         let proto_text = proto.to_string();
-        let job = match validation::check_add(self.igd_status, port, port_internal, &desc.to_string(), &proto_text, duration) {
+        let job = match validation::check_add(self.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
             Ok(args) => Job::Add { gateway: self.gateway(), args, proto: proto_text },
             Err(result) => Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text }),
         };
@@ -303,7 +308,7 @@ impl NatUpnpDevice {
     /// New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) {
-        let job = match validation::check_valid_gateway(self.igd_status) {
+        let job = match validation::check_valid_gateway(self.status()) {
             Ok(()) => Job::Query { gateway: self.gateway() },
             Err(result) => Job::Echo(Outcome::Queried { report: Report::of(result), address: String::new() }),
         };
@@ -320,16 +325,18 @@ impl NatUpnpDevice {
             igd_control_url: data.igd_control_url.as_str().into(),
             igd_service_type: data.igd_service_type.as_str().into(),
             igd_our_addr: data.igd_our_addr.as_str().into(),
-            igd_status: data.igd_status,
+            igd_status: engine_stored_status(i64::from(data.igd_status)),
             double_nat: data.double_nat,
             worker: Worker::default(),
             base,
         }
     }
 
-    /// The device's `igd_status`.
+    /// The device's `igd_status` for the validation code, which only tells 0 (valid) from
+    /// anything else: a stored value above `i32::MAX` (only a script can set one) becomes
+    /// `i32::MAX`, still not valid.
     pub fn status(&self) -> i32 {
-        self.igd_status
+        i32::try_from(self.igd_status).unwrap_or(i32::MAX)
     }
 
     /// The connection service this device names, as plain data.
@@ -371,5 +378,40 @@ impl AsyncHost for NatUpnpDevice {
 pub fn print_report(report: &Report) {
     if let Some(message) = &report.error {
         godot_error!("{message}");
+    }
+}
+
+/// The value the engine's `UPNPDevice` keeps when `igd_status` is set to `value`: its enum
+/// property is stored as an unsigned 32-bit integer, so only the low 32 bits survive and read
+/// back zero-extended (`-1` -> `4294967295`, `2^32 + 5` -> `5`, `2^32` -> `0`).
+fn engine_stored_status(value: i64) -> i64 {
+    // Truncation to the low 32 bits is the engine's behaviour, on purpose.
+    i64::from(value as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engine_stored_status;
+
+    #[test]
+    fn status_keeps_the_engines_unsigned_32_bit_storage() {
+        // Values read back from Godot 4.6.3's UPNPDevice after `igd_status = value`.
+        let cases = [
+            (42, 42),
+            (0, 0),
+            (5, 5),
+            (-1, 4_294_967_295),
+            (-2, 4_294_967_294),
+            (4_294_967_296, 0),
+            (4_294_967_301, 5),
+            (2_147_483_648, 2_147_483_648),
+            (-2_147_483_648, 2_147_483_648),
+            (-2_147_483_649, 2_147_483_647),
+            (i64::MAX, 4_294_967_295),
+            (i64::MIN, 0),
+        ];
+        for (value, stored) in cases {
+            assert_eq!(engine_stored_status(value), stored, "{value}");
+        }
     }
 }
