@@ -5,11 +5,15 @@
 ## Modes: offline | soap | testbed | sim (sim also takes --scenario=NAME and --location=URL).
 ## Prints one `PASS|FAIL` line per compared check, then the table `check | engine | ours | verdict`
 ## and `N passed, N failed`. Verdicts: SAME, ALLOWED(Dn) (a listed allowed difference whose exact
-## engine and gdnat values are encoded in the check), DIFF (failure), EXTRA (gdnat-only surface),
-## INFO (printed, not compared), SKIP (not runnable here, with the reason).
+## engine and gdnat values are encoded in the check), ALLOWED(Ln) (a known surface limit of gdext
+## 0.5, encoded the same way), DIFF (failure), EXTRA (gdnat-only surface), INFO (printed, not
+## compared), SKIP (not runnable here, with the reason).
 extends "res://tests/lib/suite.gd"
 
 const Pair := preload("res://tests/conformance/pair.gd")
+## The ids a check may name in `opts.allowed` (docs/conformance.md, "Allowed differences"):
+## D1-D9 deliberate differences, L1-L2 known surface limits of gdext 0.5. Any other id is a DIFF.
+const ALLOWED_IDS := ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "L1", "L2"]
 
 ## The engine's pair and ours.
 var engine: Pair = Pair.new("engine", "UPNP", "UPNPDevice")
@@ -47,7 +51,8 @@ func test_conformance() -> void:
 
 
 ## Runs `fn(pair)` for both pairs and records one row. `opts`:
-##   allowed: "Dn" with engine: <value|Callable> and ours: <value|Callable> — the exact allowed pattern;
+##   allowed: "Dn" or "Ln" (one of ALLOWED_IDS) with engine: <value|Callable> and
+##            ours: <value|Callable> — the exact allowed pattern;
 ##   spec: the value the spec says the engine returns (a mismatch marks the row SPEC?, a failure,
 ##         because then the check itself is wrong);
 ##   timed: true to print each side's wall time next to its value (never compared).
@@ -59,6 +64,8 @@ func compare(title: String, fn: Callable, opts := {}) -> void:
 		verdict = "DIFF"
 	elif _same(e.value, o.value):
 		verdict = "SAME"
+	elif opts.has("allowed") and not ALLOWED_IDS.has(opts.allowed):
+		verdict = "DIFF: unknown allowed id %s" % opts.allowed
 	elif opts.has("allowed") and _matches(e.value, opts.engine) and _matches(o.value, opts.ours):
 		verdict = "ALLOWED(%s)" % opts.allowed
 	if opts.has("spec") and not _matches(e.value, opts.spec):
