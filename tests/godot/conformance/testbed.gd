@@ -51,13 +51,16 @@ func check_discovery() -> void:
 			found[pair.label] = u
 	for f in fields:
 		var opts := {"spec": f[1]}
+		var note := ""
 		if f[0] == "service_type":
-			# One device per description URL (D2): ours keeps the router's best answer, the IGD:2
-			# one (it also searches IGD:2); the engine keeps the IGD:1 answer it searched for.
+			# One device per description URL (D2), carrying the ST of the first answer ours kept:
+			# the router's IGD:2 answer (ours also searches IGD:2); the engine keeps the IGD:1
+			# answer it searched for.
 			opts.merge({"allowed": "D2", "engine": f[2], "ours": f[3]})
+			note = " (D2: one device per description, first kept answer's ST)"
 		elif f[2] != null:
 			opts.merge({"allowed": "D3", "engine": f[2], "ours": f[3]})
-		t.compare("T discovered device 0: %s" % f[0], func(p):
+		t.compare("T discovered device 0: %s%s" % [f[0], note], func(p):
 			var d = _device0(found, p)
 			return d.get(f[0]) if d != null else "<no device>", opts)
 	t.compare("T discovered device 0: double_nat (gdnat-only property)", func(p):
@@ -73,12 +76,13 @@ func check_discovery() -> void:
 
 
 func check_discovery_filters() -> void:
-	t.compare("T discover(2000, 2, '') -> [result, count, service_type of 0]", func(p):
+	t.compare("T discover(2000, 2, '') -> [result, count, service_type of 0] (D2: one device per description, first kept answer's ST)", func(p):
 		var u = p.new_upnp()
 		var r = u.discover(2000, 2, "")
 		return [r, u.get_device_count(), u.get_device(0).service_type if u.get_device_count() > 0 else ""],
 		{"spec": [0, 1, IGD1], "timed": true, "allowed": "D2", "engine": [0, 1, IGD1],
-		# One device per description URL (D2), its ST one of the router's answers.
+		# One device per description URL (D2), its ST that of the first answer ours kept: one of
+		# the router's answers (which one arrives first is not fixed).
 		"ours": func(v): return v is Array and v.size() == 3 and v[0] == 0 and v[1] == 1 and ROUTER_STS.has(v[2])})
 	for filter in ["rootdevice", "WANIPConnection"]:
 		t.compare("T discover(2000, 2, %s) -> [result, count]" % t.fmt(filter), func(p):
