@@ -133,7 +133,8 @@ def main():
         ours_txt, ours_med = cell(samples.get((measure, ours_side), []))
         eng_txt, eng_med = cell(samples.get((measure, engine_side), []))
         ratio = "-"
-        if ours_med is not None and eng_med:
+        # A ratio of memory sizes or growths says nothing; only times and rates get one.
+        if ours_med is not None and eng_med and "_rss_" not in measure:
             ratio = f"{ours_med / eng_med:.3f}×"
         out.append(f"| {issue} | {what} | {eng_txt} | {ours_txt} | {ratio} | {goal} | "
                    f"{goal_met(kind, value, ours_med, eng_med)} |")
