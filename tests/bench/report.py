@@ -12,7 +12,8 @@ import statistics
 import sys
 
 # (issue, what, measure, ours side, engine side, goal kind, goal value, goal text)
-#   goal kinds: "max" ours median <= value; "ratio" ours/engine <= value;
+#   goal kinds: "max" ours median <= value; "worst" every ours sample <= value;
+#               "ratio" ours/engine <= value;
 #               "min_ratio" ours/engine >= value; None: no goal.
 ROWS = [
     ("foundation", "discovery, router present (ms): core CLI `gdnat discover`, wall time of the process",
@@ -35,7 +36,7 @@ ROWS = [
      "delete_port_mapping_ms", "ours", "engine", "ratio", 1.1, "≤ 1.1×"),
     ("never block a frame", "longest main-thread frame (ms) while discovering + mapping + unmapping "
      "(ours: async API; engine: its blocking calls)",
-     "frame_max_ms", "ours", "engine", "max", 5, "≤ 5 ms"),
+     "frame_max_ms", "ours", "engine", "worst", 5, "≤ 5 ms (every repetition)"),
     ("never block a frame", "p99 main-thread frame (ms), same window",
      "frame_p99_ms", "ours", "engine", "max", 5, "≤ 5 ms"),
     ("never block a frame", "`new()` to mapping confirmed (ms) (ours: `discover_async` + "
@@ -107,11 +108,13 @@ def cell(values):
     return f"{fmt(med)} ({fmt(min(values))}–{fmt(max(values))}, n={len(values)})", med
 
 
-def goal_met(kind, value, ours, engine):
+def goal_met(kind, value, ours, engine, worst=None):
     if kind is None or ours is None:
         return "-"
     if kind == "max":
         return "yes" if ours <= value else "no"
+    if kind == "worst":
+        return "yes" if worst <= value else f"no (worst {fmt(worst)})"
     if engine is None or engine == 0:
         return "-"
     ratio = ours / engine
@@ -136,8 +139,10 @@ def main():
         # A ratio of memory sizes or growths says nothing; only times and rates get one.
         if ours_med is not None and eng_med and "_rss_" not in measure:
             ratio = f"{ours_med / eng_med:.3f}×"
+        ours_values = samples.get((measure, ours_side), [])
+        worst = max(ours_values) if ours_values else None
         out.append(f"| {issue} | {what} | {eng_txt} | {ours_txt} | {ratio} | {goal} | "
-                   f"{goal_met(kind, value, ours_med, eng_med)} |")
+                   f"{goal_met(kind, value, ours_med, eng_med, worst)} |")
     table = "\n".join(out)
     header = [f"- {key}: {value}" for key, value in meta]
     print("\n".join(header))

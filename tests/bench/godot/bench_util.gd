@@ -28,6 +28,14 @@ class FrameRecorder:
 		_deltas.append(now - _last)
 		_last = now
 
+	## Index of the longest frame (0 = the first after start()).
+	func max_index() -> int:
+		var best := 0
+		for i in _deltas.size():
+			if _deltas[i] > _deltas[best]:
+				best = i
+		return best
+
 	## Number of recorded frames.
 	func count() -> int:
 		return _deltas.size()
