@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gdnat_igd::{CancelToken, DiscoverOptions, Gateway, Protocol, UpnpResult};
+use gdnat_igd::{helper_threads, CancelToken, DiscoverOptions, Gateway, Protocol, UpnpResult};
 
 use crate::convert::{device_key, DeviceData};
 use crate::operations::{self, Report};
@@ -335,10 +335,11 @@ pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(1000);
 pub const SHUTDOWN_WAIT_UNPINNED: Duration = Duration::from_millis(4500);
 
 /// Stops every worker: no new thread starts, every job is cancelled, idle threads are woken,
-/// and the threads are joined. Waits at most [`SHUTDOWN_WAIT`]; a thread still inside a router
-/// request after that is left to finish in the background once `pin_library` has made sure the
-/// library's code stays mapped (else the wait goes on up to [`SHUTDOWN_WAIT_UNPINNED`]).
-/// Returns how many threads were left running.
+/// and the threads are joined. The core's own helper threads (device validations of a
+/// cancelled discovery, [`gdnat_igd::helper_threads`]) are waited for too. Waits at most
+/// [`SHUTDOWN_WAIT`]; a thread still inside a router request after that is left to finish in
+/// the background once `pin_library` has made sure the library's code stays mapped (else the
+/// wait goes on up to [`SHUTDOWN_WAIT_UNPINNED`]). Returns how many threads were left running.
 pub fn shutdown(pin_library: impl FnOnce() -> bool) -> usize {
     SHUTDOWN.store(true, Ordering::SeqCst);
     let entries: Vec<ThreadEntry> = std::mem::take(&mut *THREADS.lock().unwrap_or_else(|p| p.into_inner()));
@@ -347,7 +348,7 @@ pub fn shutdown(pin_library: impl FnOnce() -> bool) -> usize {
         let _ = entry.wake.send(Job::Stop);
     }
     let start = Instant::now();
-    let all_done = |entries: &[ThreadEntry]| entries.iter().all(|e| e.handle.is_finished());
+    let all_done = |entries: &[ThreadEntry]| entries.iter().all(|e| e.handle.is_finished()) && helper_threads::running() == 0;
     while start.elapsed() < SHUTDOWN_WAIT && !all_done(&entries) {
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -356,7 +357,7 @@ pub fn shutdown(pin_library: impl FnOnce() -> bool) -> usize {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
-    let mut left = 0;
+    let mut left = helper_threads::running();
     for entry in entries {
         if entry.handle.is_finished() {
             let _ = entry.handle.join();

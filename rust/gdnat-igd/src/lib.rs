@@ -16,6 +16,7 @@
 pub mod cancel;
 pub mod client;
 pub mod error;
+pub mod helper_threads;
 pub mod proto;
 pub mod result_code;
 pub mod transport;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use super::validate::{validate_device, Answer};
 use super::{DeviceStatus, DiscoverOptions, DiscoveredDevice};
 use crate::cancel::CancelToken;
 use crate::error::DiscoverError;
+use crate::helper_threads;
 use crate::proto::ssdp::{self, SearchGroup};
 use crate::proto::url::HttpUrl;
 use crate::transport::ssdp_socket::{SsdpSocket, SsdpSocketConfig, MAX_DATAGRAM};
@@ -21,6 +23,9 @@ use crate::transport::ssdp_socket::{SsdpSocket, SsdpSocketConfig, MAX_DATAGRAM};
 const SLICE: Duration = Duration::from_millis(5);
 /// Most devices kept (and validated) from one discovery.
 const MAX_DEVICES: usize = 32;
+/// HTTP exchanges one validation makes at most (description, then status and address of up
+/// to two services); with the per-exchange bound this bounds the wait for validations.
+const EXCHANGES_PER_VALIDATION: u32 = 5;
 
 /// Discover UPnP devices and validate each one on its own.
 ///
@@ -65,12 +70,15 @@ pub fn discover(
         if now >= end {
             break;
         }
-        if let Some((len, from)) = socket.recv(&mut buffer, SLICE.min(end - now))? {
+        if let Some((len, from)) = socket.recv_until(&mut buffer, end.min(now + SLICE))? {
             session.answer(&buffer[..len], from);
         }
     }
     if settle_until.is_none() {
-        while session.pending() > 0 {
+        // Each validation is bounded by its HTTP limits; this bound only guards against a
+        // validation that never reports (it cannot: its thread always sends a result).
+        let validations_end = later(Instant::now(), options.http.total_timeout.saturating_mul(EXCHANGES_PER_VALIDATION) + Duration::from_secs(1));
+        while session.pending() > 0 && Instant::now() < validations_end {
             if cancel.is_cancelled() {
                 return Err(DiscoverError::Cancelled);
             }
@@ -121,10 +129,13 @@ struct Slot {
     device: Option<DiscoveredDevice>,
 }
 
-/// The state of one discovery: kept devices and the validations running for them.
+/// The state of one discovery: kept devices and the validations running for them. Dropping it
+/// (discovery returned, whichever way) cancels the validations still running, so they stop at
+/// their next step instead of going on with the network.
 struct Session<'a> {
     options: &'a DiscoverOptions,
-    cancel: &'a CancelToken,
+    /// A child of the caller's token: cancelled by the caller, or by this session's drop.
+    validations: CancelToken,
     slots: Vec<Slot>,
     by_location: HashMap<String, usize>,
     results_tx: Sender<(usize, DiscoveredDevice)>,
@@ -134,9 +145,18 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(options: &'a DiscoverOptions, cancel: &'a CancelToken) -> Self {
+    fn new(options: &'a DiscoverOptions, cancel: &CancelToken) -> Self {
         let (results_tx, results_rx) = mpsc::channel();
-        Self { options, cancel, slots: Vec::new(), by_location: HashMap::new(), results_tx, results_rx, running: 0, any_answer: false }
+        Self {
+            options,
+            validations: cancel.child(),
+            slots: Vec::new(),
+            by_location: HashMap::new(),
+            results_tx,
+            results_rx,
+            running: 0,
+            any_answer: false,
+        }
     }
 
     fn pending(&self) -> usize {
@@ -163,13 +183,17 @@ impl<'a> Session<'a> {
         self.slots.push(Slot { answer: answer.clone(), device: None });
         let tx = self.results_tx.clone();
         let limits = self.options.http;
-        let cancel = self.cancel.clone();
-        let spawned = thread::Builder::new().name("gdnat-validate".into()).spawn(move || {
-            let device = validate_device(&answer, &limits, &cancel);
+        let cancel = self.validations.clone();
+        let spawned = helper_threads::spawn("gdnat-validate", move || {
+            let device = panic::catch_unwind(AssertUnwindSafe(|| validate_device(&answer, &limits, &cancel))).unwrap_or_else(|_| {
+                let mut device = unvalidated(&answer);
+                device.detail = "validation failed unexpectedly (internal error)".into();
+                device
+            });
             let _ = tx.send((index, device));
         });
         match spawned {
-            Ok(_) => self.running += 1,
+            Ok(()) => self.running += 1,
             Err(error) => {
                 let mut device = unvalidated(&self.slots[index].answer);
                 device.detail = format!("could not start validation: {error}");
@@ -199,7 +223,7 @@ impl<'a> Session<'a> {
     /// The devices, most recent answer first; unfinished ones as `HttpError`.
     fn finish(mut self, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> Vec<DiscoveredDevice> {
         self.collect(on_device);
-        self.slots
+        std::mem::take(&mut self.slots)
             .into_iter()
             .rev()
             .map(|slot| match slot.device {
@@ -212,6 +236,12 @@ impl<'a> Session<'a> {
                 }
             })
             .collect()
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.validations.cancel();
     }
 }
 

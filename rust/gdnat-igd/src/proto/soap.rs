@@ -96,8 +96,8 @@ pub fn value_of<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a st
 const MAX_LEAVES: usize = 256;
 
 /// Parses a SOAP answer body (no XML prolog needed). An `errorCode` element anywhere makes it a
-/// fault, even if the XML breaks later; its text parsed as an integer (after trimming), with
-/// non-numeric text giving -1. Otherwise malformed XML is an error (the reason as text).
+/// fault, even if the XML breaks later; its text is read as C's `sscanf("%d")` reads it
+/// ([`parse_error_code`]). Otherwise malformed XML is an error (the reason as text).
 pub fn parse_answer(body: &str) -> Result<SoapAnswer, String> {
     let mut values: Vec<(String, String)> = Vec::new();
     let mut error_code: Option<i32> = None;
@@ -106,7 +106,7 @@ pub fn parse_answer(body: &str) -> Result<SoapAnswer, String> {
         if let Node::Leaf(path, value) = node {
             let name = path.last().map(String::as_str).unwrap_or_default();
             match name {
-                "errorCode" if error_code.is_none() => error_code = Some(value.trim().parse().unwrap_or(-1)),
+                "errorCode" if error_code.is_none() => error_code = Some(parse_error_code(value)),
                 "errorDescription" if error_description.is_empty() => error_description = value.trim().to_string(),
                 _ => {}
             }
@@ -119,6 +119,31 @@ pub fn parse_answer(body: &str) -> Result<SoapAnswer, String> {
         return Ok(SoapAnswer::Fault(Fault { code: UpnpErrorCode::from_code(code), description: error_description }));
     }
     result.map(|()| SoapAnswer::Values(values))
+}
+
+/// Reads an `errorCode` text the way miniupnpc does (`sscanf(text, "%d", &code)` with `code`
+/// preset to -1, godot-upnp-spec §3.3): leading white space is skipped, an optional sign and
+/// the digits that follow are read, anything after them is ignored (`"718abc"` is 718), and text
+/// without leading digits is -1. Values beyond `i32` saturate instead of being undefined.
+pub fn parse_error_code(text: &str) -> i32 {
+    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit);
+    let mut value: i64 = 0;
+    let mut any = false;
+    for digit in digits {
+        any = true;
+        value = (value * 10 + i64::from(digit - b'0')).min(i64::from(i32::MAX) + 1);
+    }
+    if !any {
+        return -1;
+    }
+    let value = if negative { -value } else { value };
+    value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 #[cfg(test)]
@@ -211,6 +236,31 @@ mod tests {
         assert_eq!(parse_answer(body).unwrap(), SoapAnswer::Fault(Fault { code: UpnpErrorCode::Other(-1), description: String::new() }));
         let body = "<e><errorCode>799</errorCode><errorDescription>Odd</errorDescription></e>";
         assert_eq!(parse_answer(body).unwrap(), SoapAnswer::Fault(Fault { code: UpnpErrorCode::Other(799), description: "Odd".into() }));
+    }
+
+    #[test]
+    fn error_codes_are_read_like_sscanf_percent_d() {
+        let cases = [
+            ("718", 718),
+            (" 718 ", 718),
+            ("\n\t725", 725),
+            ("718abc", 718),
+            ("+606", 606),
+            ("-2", -2),
+            ("0", 0),
+            ("abc", -1),
+            ("", -1),
+            ("-", -1),
+            ("+x1", -1),
+            ("x718", -1),
+            ("99999999999999999999", i32::MAX),
+            ("-99999999999999999999", i32::MIN),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_error_code(text), expected, "errorCode text {text:?}");
+        }
+        let body = "<e><errorCode>718abc</errorCode></e>";
+        assert!(matches!(parse_answer(body), Ok(SoapAnswer::Fault(Fault { code: UpnpErrorCode::ConflictInMappingEntry, .. }))));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The SSDP UDP socket (godot-upnp-spec §2.4 step B): IPv4 or IPv6, `SO_REUSEADDR`, bound to the
 //! wildcard (or the multicast-interface literal) on the chosen local port, multicast TTL/hops
-//! and interface set, short bounded receives.
+//! and interface set, receives that end at a given instant.
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -14,6 +15,11 @@ use crate::proto::ssdp::SSDP_PORT;
 
 /// Largest datagram read; longer ones are cut (an SSDP answer is a few hundred bytes).
 pub const MAX_DATAGRAM: usize = 2048;
+
+/// The step of a receive wait. The socket is non-blocking and a wait sleeps in steps this
+/// short, because a socket receive timeout is rounded up to the kernel's timer tick (4 ms or
+/// more), which made discovery with nothing answering overrun its timeout by a few ms.
+const POLL_STEP: Duration = Duration::from_millis(1);
 
 /// How the socket is set up.
 #[derive(Clone, Debug)]
@@ -107,6 +113,7 @@ impl SsdpSocket {
         socket
             .bind(&SocketAddr::new(bind_ip, port).into())
             .map_err(socket_error("binding"))?;
+        socket.set_nonblocking(true).map_err(socket_error("making the socket non-blocking"))?;
         Ok(Self { socket: socket.into() })
     }
 
@@ -120,15 +127,28 @@ impl SsdpSocket {
         self.socket.send_to(datagram, to).map(|_| ()).map_err(socket_error("sending the M-SEARCH"))
     }
 
-    /// Waits at most `wait` (at least 1 ms) for one datagram. `Ok(None)` when none came.
-    pub fn recv(&self, buffer: &mut [u8; MAX_DATAGRAM], wait: Duration) -> Result<Option<(usize, SocketAddr)>, DiscoverError> {
-        let wait = wait.max(Duration::from_millis(1));
-        self.socket.set_read_timeout(Some(wait)).map_err(socket_error("setting the receive timeout"))?;
-        match self.socket.recv_from(buffer) {
-            Ok((len, from)) => Ok(Some((len, from))),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => Ok(None),
-            Err(e) => Err(socket_error("receiving")(e)),
+    /// Waits until `until` at the latest for one datagram; `Ok(None)` when none came by then.
+    /// Returns at `until` within about a millisecond, never before it without a datagram.
+    pub fn recv_until(&self, buffer: &mut [u8; MAX_DATAGRAM], until: Instant) -> Result<Option<(usize, SocketAddr)>, DiscoverError> {
+        loop {
+            match self.socket.recv_from(buffer) {
+                Ok((len, from)) => return Ok(Some((len, from))),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => {}
+                Err(e) => return Err(socket_error("receiving")(e)),
+            }
+            let remaining = until.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Ok(None);
+            }
+            thread::sleep(remaining.min(POLL_STEP));
         }
+    }
+
+    /// The multicast TTL (IPv4) or hop limit (IPv6) in force.
+    pub fn multicast_ttl(&self, ipv6: bool) -> Result<u32, DiscoverError> {
+        let socket = socket2::SockRef::from(&self.socket);
+        let ttl = if ipv6 { socket.multicast_hops_v6() } else { socket.multicast_ttl_v4() };
+        ttl.map_err(socket_error("reading the multicast TTL"))
     }
 }
 
@@ -175,11 +195,44 @@ mod tests {
         let local = socket.local_addr().unwrap();
         assert_eq!(local.ip(), IpAddr::from(Ipv4Addr::LOCALHOST));
         let mut buffer = [0u8; MAX_DATAGRAM];
-        assert_eq!(socket.recv(&mut buffer, Duration::from_millis(5)).unwrap(), None);
+        let start = Instant::now();
+        assert_eq!(socket.recv_until(&mut buffer, start + Duration::from_millis(5)).unwrap(), None);
+        assert!(start.elapsed() >= Duration::from_millis(5), "returned before its instant without a datagram");
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         peer.send_to(b"hello", local).unwrap();
-        let (len, from) = socket.recv(&mut buffer, Duration::from_millis(500)).unwrap().expect("datagram");
+        let (len, from) = socket.recv_until(&mut buffer, Instant::now() + Duration::from_millis(500)).unwrap().expect("datagram");
         assert_eq!(&buffer[..len], b"hello");
         assert_eq!(from, peer.local_addr().unwrap());
+    }
+
+    #[test]
+    fn local_port_choices_are_bound_as_the_engine_binds_them() {
+        // 0 (and out-of-range values, see LocalPort::from_engine) is an ephemeral port; any
+        // other value is that port. (1 means 1900, which may be taken: checked by the Godot
+        // conformance suite inside its own namespace.)
+        let mut chosen = config(Some("127.0.0.1"), false);
+        let ephemeral = SsdpSocket::open(&chosen).unwrap().local_addr().unwrap().port();
+        assert_ne!(ephemeral, 0);
+        let free = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        chosen.local_port = LocalPort::Port(free);
+        assert_eq!(SsdpSocket::open(&chosen).unwrap().local_addr().unwrap().port(), free);
+        assert_eq!(LocalPort::from_engine(1), LocalPort::Ssdp);
+        assert_eq!(LocalPort::from_engine(0), LocalPort::Ephemeral);
+        assert_eq!(LocalPort::from_engine(-5), LocalPort::Ephemeral);
+        assert_eq!(LocalPort::from_engine(65536), LocalPort::Ephemeral);
+        assert_eq!(LocalPort::from_engine(40000), LocalPort::Port(40000));
+    }
+
+    #[test]
+    fn the_ttl_reaches_the_socket() {
+        for ttl in [0u32, 1, 2, 255] {
+            let mut chosen = config(None, false);
+            chosen.ttl = ttl;
+            assert_eq!(SsdpSocket::open(&chosen).unwrap().multicast_ttl(false).unwrap(), ttl, "IPv4 TTL");
+            chosen.ipv6 = true;
+            if let Ok(socket) = SsdpSocket::open(&chosen) {
+                assert_eq!(socket.multicast_ttl(true).unwrap(), ttl, "IPv6 hop limit");
+            }
+        }
     }
 }
