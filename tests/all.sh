@@ -51,8 +51,12 @@ if ((setup)); then
     stage setup bash tests/setup.sh || true
 fi
 stage build bash tests/build.sh --all
-stage rust-tests cargo test --workspace --locked
+# The Rust tests talk HTTP/SOAP to simulated gateways on loopback and the SSDP ones multicast:
+# all of them run inside a fresh network namespace of their own (tests/lib/isolated.sh).
+stage rust-fetch cargo fetch --locked
+stage rust-tests bash tests/lib/isolated.sh cargo test --workspace --locked --offline
 stage rust-ssdp-tests bash tests/lib/isolated.sh cargo test --workspace --locked --offline -- --ignored
+stage rust-engine-names cargo test -p gdnat-godot --features engine-names --locked --offline --lib
 stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh

@@ -52,3 +52,20 @@ unsafe impl ExtensionLibrary for GdnatExtension {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use godot::obj::GodotClass;
+
+    use crate::device::NatUpnpDevice;
+    use crate::upnp::NatUpnp;
+
+    /// The default build must not take the engine's names (that breaks the engine's own
+    /// classes); `--features engine-names` must take exactly them.
+    #[test]
+    fn classes_are_named_as_the_build_asks() {
+        let expected = if cfg!(feature = "engine-names") { ("UPNP", "UPNPDevice") } else { ("NatUPNP", "NatUPNPDevice") };
+        let actual = (NatUpnp::class_id().to_string(), NatUpnpDevice::class_id().to_string());
+        assert_eq!((actual.0.as_str(), actual.1.as_str()), expected);
+    }
+}
