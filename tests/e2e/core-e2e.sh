@@ -9,7 +9,8 @@
 # Prints `PASS|FAIL name detail` per check and `N passed, N failed`; exit 1 on any FAIL.
 # Brings the test bed up if needed and down at exit, unless it was already up.
 # Env: GDNAT_BIN (binary to test; default ${CARGO_TARGET_DIR:-<repo>/target}/debug/gdnat, built
-#      with `cargo build -p gdnat-cli` first), IGD_PREFIX (test-bed namespaces), E2E_PORT (7777).
+#      with `cargo build -p gdnat-cli` first), IGD_PREFIX (test-bed namespaces), E2E_PORT (7777;
+#      the checks use E2E_PORT..E2E_PORT+4 and E2E_PORT+14).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +24,7 @@ source "$REPO/tests/testbed/probe.sh"
 PORT="${E2E_PORT:-7777}"
 LEASE_PORT=$((PORT + 3))
 OTHER_PORT=$((PORT + 4))
+ZERO_INTERNAL_PORT=$((PORT + 14))
 URL="$TB_DESC_URL"
 
 PASSED=0
@@ -158,19 +160,32 @@ for proto in TCP UDP; do
     check_probe "deleted-unreachable.$p" unreachable "$p" "$PORT"
 done
 
-# ---- 6. a mapping for another LAN client: 718 under secure_mode -----------------------------------
+# ---- 6. the router's UPnP errors, as the CLI prints them -----------------------------------------
+# check_error <name> <expected stderr line>: the last command must exit 1, print nothing on
+# stdout and exactly this line on stderr: the typed error (code and name), the router's
+# errorDescription, and the engine's UPNPResult from the one mapping function.
+check_error() {
+    local name=$1 want=$2
+    if [ "$RC" = 1 ] && [ -z "$OUT" ] && [ "$ERR" = "$want" ]; then
+        pass "$name" "exit 1: $ERR"
+    else
+        fail "$name" "want exit 1 and '$want'; exit $RC, out: $(oneline "$OUT") err: $(oneline "$ERR")"
+    fi
+}
+
+# A mapping for another LAN client: 718 under secure_mode (not 606).
 gd add "$OTHER_PORT" TCP --client "$TB_LAN_HOST2_IP" --url "$URL"
-if [ "$RC" = 1 ] && grep -qE '718|ConflictInMappingEntry|UPNPResult 13\b' <<<"$ERR"; then
-    pass add.other-client-718 "exit 1: $(oneline "$ERR")"
-else
-    fail add.other-client-718 "want exit 1 with 718 on stderr; exit $RC, out: $(oneline "$OUT") err: $(oneline "$ERR")"
-fi
+check_error add.other-client-718 \
+    "error: router answered UPnP error 718 ConflictInMappingEntry (ConflictInMappingEntry) (UPNPResult 13)"
+# The refused mapping does not exist: GetSpecificPortMappingEntry answers 714.
 gd show "$OTHER_PORT" TCP --url "$URL"
-if [ "$RC" = 1 ]; then
-    pass add.other-client-not-mapped "show $OTHER_PORT TCP fails: $(oneline "$ERR")"
-else
-    fail add.other-client-not-mapped "the refused mapping exists? exit $RC, out: $(oneline "$OUT")"
-fi
+check_error show.missing-714 \
+    "error: router answered UPnP error 714 NoSuchEntryInArray (NoSuchEntryInArray) (UPNPResult 4)"
+# External port 0 (the wildcard): the CLI sends it as given (`add 0 ...` is allowed for
+# debugging a router); miniupnpd answers 716 with its own spelling of the description.
+gd add 0 TCP --internal-port "$ZERO_INTERNAL_PORT" --url "$URL"
+check_error add.external-port-0-716 \
+    "error: router answered UPnP error 716 WildCardNotPermittedInExtPort (Wildcard not permited in ExtPort) (UPNPResult 7)"
 
 # ---- 7. lease ------------------------------------------------------------------------------------
 gd add "$LEASE_PORT" TCP --lease 3600 --url "$URL"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks that the test bed is a working NAT router, with Debian's own clients (upnpc, natpmpc)
-# and real traffic (tests/testbed/probe.sh). Run through `tests/testbed/testbed.sh verify`.
+# Checks that the test bed is a working NAT router, with Debian's own clients (upnpc, natpmpc),
+# a small PCP client of ours (tests/testbed/pcp-client.py: Debian has none) and real traffic
+# (tests/testbed/probe.sh). Run through `tests/testbed/testbed.sh verify`.
 #
 # Prints `PASS|FAIL name detail` per check and `N passed, N failed`; exit 1 on any FAIL.
 # Brings the bed up (and down again at exit) if it was not up; leaves a running bed running.
@@ -29,6 +30,15 @@ if ! tb_is_up; then
 fi
 
 lan() { ip netns exec "$TB_NS_LAN" timeout 15 "$@"; }
+# pcp <protocol> <internal_port> <lifetime> <nonce> [options]: one PCP MAP from the LAN host.
+pcp() {
+    local proto=$1 port=$2 lifetime=$3 nonce=$4; shift 4
+    lan python3 "$HERE/pcp-client.py" --server "$TB_LAN_ROUTER_IP" --client "$TB_LAN_HOST_IP" \
+        --protocol "$proto" --internal-port "$port" --lifetime "$lifetime" --nonce "$nonce" "$@" 2>&1
+}
+# PCP mapping nonces (RFC 6887 11.1: refresh and delete need the nonce of the MAP).
+PCP_NONCE=000102030405060708090a0b
+PCP_OTHER_NONCE=0c0d0e0f1011121314151617
 upnpc_u() { lan upnpc -i -u "$TB_DESC_URL" "$@" 2>&1; }
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 # check_probe <name> <reached|unreachable> <proto> <port>: runs a probe (fresh token and WAN
@@ -70,6 +80,8 @@ if [ "${IGD_STUN:-yes}" = no ]; then
     check_probe refuse.probe unreachable tcp 7777
     out=$(lan natpmpc -g "$TB_LAN_ROUTER_IP" 2>&1)
     check refuse.natpmp "NAT-PMP public address: network failure" contains "$out" "network failure"
+    out=$(pcp tcp 7779 600 "$PCP_NONCE")
+    check refuse.pcp "PCP MAP answers result 8 NO_RESOURCES: $out" contains "$out" "result=8 name=NO_RESOURCES "
 else
     check upnp.external-ip "ExternalIPAddress = $TB_WAN_ROUTER_IP (via SSDP)" contains "$out" "ExternalIPAddress = $TB_WAN_ROUTER_IP"
     out=$(upnpc_u -s)
@@ -111,6 +123,30 @@ else
     check_probe natpmp.forward reached tcp 7778
     lan natpmpc -g "$TB_LAN_ROUTER_IP" -a 7778 7778 tcp 0 >/dev/null 2>&1
     check_probe natpmp.unmap unreachable tcp 7778
+
+    # ---- PCP (RFC 6887 MAP, the exchange of tests/data/miniupnpd/pcp/) --------------------------
+    # pcp_check <name> <want: result=... prefix> <pcp output>: the answer line must start with the
+    # wanted fields and carry our nonce back.
+    pcp_check() {
+        local name=$1 want=$2 out=$3
+        if [ "${out#"$want"}" != "$out" ] && contains "$out" " nonce_ok=True "; then pass "$name" "$out"; else fail "$name" "want '$want...', got: $out"; fi
+    }
+    want_map="result=0 name=SUCCESS lifetime=600 "
+    out=$(pcp tcp 7779 600 "$PCP_NONCE")
+    pcp_check pcp.map "$want_map" "$out"
+    check pcp.map-external "assigned external $TB_WAN_ROUTER_IP:7779" \
+        contains "$out" " protocol=6 internal_port=7779 external=$TB_WAN_ROUTER_IP:7779 "
+    check_probe pcp.forward reached tcp 7779
+    out=$(pcp tcp 7779 0 "$PCP_OTHER_NONCE")
+    pcp_check pcp.delete-other-nonce "result=2 name=NOT_AUTHORIZED lifetime=0 " "$out"
+    check_probe pcp.other-nonce-kept reached tcp 7779
+    out=$(pcp tcp 7779 0 "$PCP_NONCE")
+    pcp_check pcp.delete "result=0 name=SUCCESS lifetime=0 " "$out"
+    check_probe pcp.deleted-unreachable unreachable tcp 7779
+    # Port 80 is outside the allow rule (1024-65535): miniupnpd tries every external port
+    # first, about 1 s (tests/data/miniupnpd/pcp/map-tcp-80-denied.txt).
+    out=$(pcp tcp 80 600 "$PCP_OTHER_NONCE" --timeout 10)
+    pcp_check pcp.port-80-denied "result=2 name=NOT_AUTHORIZED lifetime=0 " "$out"
 fi
 
 # ---- router health -----------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 //! only in a fresh network namespace:
 //!
 //! ```sh
-//! cargo test -p gdnat-igd --test sim_discovery --no-run   # prints the test binary path
-//! unshare --net sh -c 'ip link set lo up; ip link set lo multicast on; \
-//!     ip route add 239.0.0.0/8 dev lo; <test binary> --include-ignored'
+//! bash tests/lib/isolated.sh cargo test -p gdnat-igd --locked --offline --test sim_discovery -- --ignored
 //! ```
+//!
+//! Each test first calls the namespace guard (tests/lib/netns-guard.sh), so running them with
+//! `--ignored` anywhere else fails before a datagram is sent.
 
 mod common;
 
@@ -15,18 +16,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::require_isolated_namespace;
+use common::sim::{start, LIMITS, MARGIN, VALIDATION_EXCHANGES};
 use gdnat_igd::client::HttpLimits;
 use gdnat_igd::{discover, CancelToken, DeviceStatus, DiscoverError, DiscoverOptions, DiscoveredDevice, UpnpResult};
 use gdnat_simgw::{scenario, SimGateway};
-
-/// Scheduling slack added to every bound.
-const MARGIN: Duration = Duration::from_millis(700);
-const LIMITS: HttpLimits = HttpLimits {
-    connect_timeout: Duration::from_millis(500),
-    total_timeout: Duration::from_millis(1000),
-    max_body: 256 * 1024,
-    max_soap_request: 2048,
-};
 
 fn options(target: SocketAddr, timeout_ms: u64) -> DiscoverOptions {
     DiscoverOptions {
@@ -35,10 +29,6 @@ fn options(target: SocketAddr, timeout_ms: u64) -> DiscoverOptions {
         http: LIMITS,
         ..DiscoverOptions::default()
     }
-}
-
-fn start(name: &str) -> SimGateway {
-    SimGateway::start(scenario(name).unwrap_or_else(|| panic!("scenario {name}"))).expect("simulated gateway starts")
 }
 
 /// Runs discover(), checks it ended within its bound (timeout, plus validations of at most
@@ -50,7 +40,7 @@ fn run(options: &DiscoverOptions) -> (Result<Vec<DiscoveredDevice>, DiscoverErro
     let result = discover(options, &CancelToken::new(), &mut |d| reported.push(d.clone()));
     let elapsed = start.elapsed();
     println!("discover returned in {elapsed:?}: {:?}", result.as_ref().map(|d| d.iter().map(|d| (d.status, d.detail.clone())).collect::<Vec<_>>()));
-    let bound = options.timeout + options.http.total_timeout * 5 + MARGIN;
+    let bound = options.timeout + options.http.total_timeout * VALIDATION_EXCHANGES + MARGIN;
     assert!(elapsed < bound, "discover took {elapsed:?}, bound {bound:?}");
     (result, reported)
 }
@@ -66,6 +56,7 @@ fn search_targets_seen(gw: &SimGateway) -> Vec<String> {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn igd2_public_is_found_and_discovery_ends_after_settle() {
+    require_isolated_namespace();
     let gw = start("igd2-public");
     let options = options(gw.ssdp_addr(), 3000);
     let start = Instant::now();
@@ -91,6 +82,7 @@ fn igd2_public_is_found_and_discovery_ends_after_settle() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn nothing_answering_is_no_devices_after_the_timeout() {
+    require_isolated_namespace();
     let silent = UdpSocket::bind("127.0.0.1:0").expect("silent socket");
     let options = options(silent.local_addr().unwrap(), 600);
     let (result, reported) = run(&options);
@@ -103,6 +95,7 @@ fn nothing_answering_is_no_devices_after_the_timeout() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn cancel_stops_discovery_within_a_slice() {
+    require_isolated_namespace();
     let silent = UdpSocket::bind("127.0.0.1:0").expect("silent socket");
     let options = options(silent.local_addr().unwrap(), 5000);
     let cancel = CancelToken::new();
@@ -127,6 +120,7 @@ fn cancel_stops_discovery_within_a_slice() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn printer_and_router_default_filter_keeps_only_the_router() {
+    require_isolated_namespace();
     let gw = start("printer-and-router");
     let (result, _) = run(&options(gw.ssdp_addr(), 2000));
     let devices = result.expect("discovered");
@@ -139,6 +133,7 @@ fn printer_and_router_default_filter_keeps_only_the_router() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn printer_and_router_empty_filter_validates_each_device_on_its_own() {
+    require_isolated_namespace();
     let gw = start("printer-and-router");
     let mut options = options(gw.ssdp_addr(), 2000);
     options.device_filter = String::new();
@@ -158,6 +153,7 @@ fn printer_and_router_empty_filter_validates_each_device_on_its_own() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn slow_ssdp_answer_is_still_collected() {
+    require_isolated_namespace();
     let gw = start("slow-ssdp");
     let (result, _) = run(&options(gw.ssdp_addr(), 1500));
     let devices = result.expect("discovered");
@@ -169,6 +165,7 @@ fn slow_ssdp_answer_is_still_collected() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn location_other_host_is_ignored_for_safety() {
+    require_isolated_namespace();
     let gw = start("location-other-host");
     let (result, reported) = run(&options(gw.ssdp_addr(), 800));
     assert_eq!(result.expect("answers came, so not NoDevices").len(), 0);
@@ -180,6 +177,7 @@ fn location_other_host_is_ignored_for_safety() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn odd_source_port_answers_are_accepted() {
+    require_isolated_namespace();
     let gw = start("odd-source-port");
     let (result, _) = run(&options(gw.ssdp_addr(), 1500));
     let devices = result.expect("discovered");
@@ -191,6 +189,7 @@ fn odd_source_port_answers_are_accepted() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn desc_hang_device_is_http_error_after_its_bound() {
+    require_isolated_namespace();
     let gw = start("desc-hang");
     let (result, reported) = run(&options(gw.ssdp_addr(), 500));
     let devices = result.expect("discovered");
@@ -204,6 +203,7 @@ fn desc_hang_device_is_http_error_after_its_bound() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn real_multicast_on_loopback_finds_the_gateway() {
+    require_isolated_namespace();
     for interface in ["127.0.0.1", "lo"] {
         let mut config = scenario("igd2-public").expect("scenario");
         config.ssdp_port = 1900;
@@ -227,6 +227,7 @@ fn real_multicast_on_loopback_finds_the_gateway() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn unknown_multicast_interface_is_invalid_interface() {
+    require_isolated_namespace();
     let options = DiscoverOptions { multicast_if: Some("no-such-if0".into()), ..DiscoverOptions::default() };
     let start = Instant::now();
     let err = discover(&options, &CancelToken::new(), &mut |_| {}).unwrap_err();
@@ -238,6 +239,7 @@ fn unknown_multicast_interface_is_invalid_interface() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn ipv6_search_reaches_a_gateway_on_ipv6_loopback() {
+    require_isolated_namespace();
     let mut config = scenario("igd2-public").expect("scenario");
     config.bind = "::1".parse().unwrap();
     let gw = SimGateway::start(config).expect("simulated gateway on ::1");
@@ -273,6 +275,7 @@ fn scripted_ssdp(answers: Vec<(String, &'static str)>) -> SocketAddr {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn answers_are_deduped_by_location_and_listed_most_recent_first() {
+    require_isolated_namespace();
     let printer = "<root><device><friendlyName>P</friendlyName></device></root>";
     let http = common::Responder::start(vec![common::http("200 OK", printer), common::http("200 OK", printer)]);
     let first = http.url("/first.xml");
@@ -305,6 +308,7 @@ fn answers_are_deduped_by_location_and_listed_most_recent_first() {
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
 fn huge_timeout_and_settle_do_not_overflow() {
+    require_isolated_namespace();
     let gw = start("igd2-public");
     let mut options = options(gw.ssdp_addr(), 0);
     options.timeout = Duration::MAX;

@@ -237,6 +237,8 @@ pub enum FaultTarget {
 pub enum FaultKind {
     /// `HTTP/1.1 500 Internal Server Error` with `Content-Length: 0` and no body.
     Http500Empty,
+    /// `HTTP/1.1 200 OK` with `Content-Length: 0` and no body (an empty answer).
+    EmptyOk,
     /// `200 OK` with a body that is not well-formed XML (correct Content-Length).
     MalformedXml,
     /// The headers announce the full Content-Length but only half the body is sent, then the

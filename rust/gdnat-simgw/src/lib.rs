@@ -41,7 +41,8 @@ pub use config::{
 pub use description::{build_description, connection_service_type, ssdp_targets, SsdpTarget};
 pub use gateway::SimGateway;
 pub use scenarios::{
-    scenario, scenario_names, OTHER_LOOPBACK_HOST, SLOW_SSDP_DELAY, UPNP_ERROR_DEFAULT,
+    scenario, scenario_names, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY,
+    UPNP_ERROR_DEFAULT,
 };
 pub use server::RecordedRequest;
 pub use soap::{

@@ -20,16 +20,19 @@ pub fn scenario_names() -> &'static [&'static str] {
         "ppp-only",
         "printer-and-router",
         "desc-http-500-empty",
+        "desc-empty",
         "desc-malformed-xml",
         "desc-truncated",
         "desc-oversized",
         "desc-hang",
         "soap-http-500-empty",
+        "soap-empty",
         "soap-malformed-xml",
         "soap-truncated",
         "soap-oversized",
         "soap-hang",
         "slow-ssdp",
+        "slow-http",
         "location-other-host",
         "odd-source-port",
         "permanent-lease-only",
@@ -45,6 +48,9 @@ pub const OTHER_LOOPBACK_HOST: &str = "127.0.0.2";
 
 /// Delay of the `slow-ssdp` scenario.
 pub const SLOW_SSDP_DELAY: Duration = Duration::from_millis(300);
+
+/// Delay before every HTTP answer (description and SOAP) of the `slow-http` scenario.
+pub const SLOW_HTTP_DELAY: Duration = Duration::from_millis(300);
 
 /// UPnP error of the `upnp-error` scenario on AddPortMapping (override per action with
 /// extra [`FaultKind::UpnpError`] rules, which the binary's `--error` adds first).
@@ -70,9 +76,10 @@ fn igd1(r: &mut RouterConfig) {
 /// | not-connected | GetStatusInfo answers Disconnected |
 /// | ppp-only | IGD:1 with WANPPPConnection:1 only |
 /// | printer-and-router | device 0 is a printer (answers ssdp:all/rootdevice), device 1 the router |
-/// | desc-* | the description GET fails: 500 without body, malformed XML, truncated, 2 MiB, hang |
+/// | desc-* | the description GET fails: 500 without body, 200 without body (empty), malformed XML, truncated, 2 MiB, hang |
 /// | soap-* | every SOAP action fails the same ways |
 /// | slow-ssdp | SSDP answers after 300 ms |
+/// | slow-http | every HTTP answer (description and SOAP) comes after 300 ms |
 /// | location-other-host | LOCATION names 127.0.0.2, where (only) the HTTP server listens |
 /// | odd-source-port | SSDP answers come from another UDP port than the one searched |
 /// | permanent-lease-only | IGD:1; AddPortMapping with a lease != 0 fails with 725 |
@@ -92,11 +99,13 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
         })],
         "printer-and-router" => vec![DeviceConfig::printer(), router(|_| {})],
         "desc-http-500-empty" => vec![faulty(FaultTarget::Description, FaultKind::Http500Empty)],
+        "desc-empty" => vec![faulty(FaultTarget::Description, FaultKind::EmptyOk)],
         "desc-malformed-xml" => vec![faulty(FaultTarget::Description, FaultKind::MalformedXml)],
         "desc-truncated" => vec![faulty(FaultTarget::Description, FaultKind::Truncated)],
         "desc-oversized" => vec![faulty(FaultTarget::Description, FaultKind::Oversized)],
         "desc-hang" => vec![faulty(FaultTarget::Description, FaultKind::Hang)],
         "soap-http-500-empty" => vec![faulty(FaultTarget::AnyAction, FaultKind::Http500Empty)],
+        "soap-empty" => vec![faulty(FaultTarget::AnyAction, FaultKind::EmptyOk)],
         "soap-malformed-xml" => vec![faulty(FaultTarget::AnyAction, FaultKind::MalformedXml)],
         "soap-truncated" => vec![faulty(FaultTarget::AnyAction, FaultKind::Truncated)],
         "soap-oversized" => vec![faulty(FaultTarget::AnyAction, FaultKind::Oversized)],
@@ -104,6 +113,11 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
         "slow-ssdp" => {
             let mut d = router(|_| {});
             d.ssdp_delay = SLOW_SSDP_DELAY;
+            vec![d]
+        }
+        "slow-http" => {
+            let mut d = router(|_| {});
+            d.http_delay = SLOW_HTTP_DELAY;
             vec![d]
         }
         "location-other-host" => {

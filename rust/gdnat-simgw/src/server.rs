@@ -258,6 +258,7 @@ fn shape(normal: String, status: u16, fault: Option<&FaultKind>) -> HttpResponse
     match fault {
         None => HttpResponse::xml(status, normal),
         Some(FaultKind::Http500Empty) => HttpResponse::empty(500),
+        Some(FaultKind::EmptyOk) => HttpResponse::empty(200),
         Some(FaultKind::MalformedXml) => faults::malformed(&normal),
         Some(FaultKind::Truncated) => faults::truncated(status, &normal),
         Some(FaultKind::Oversized) => faults::oversized(status, &normal),

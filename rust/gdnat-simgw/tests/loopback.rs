@@ -299,6 +299,33 @@ fn oversized_and_truncated_and_malformed_and_empty_500() {
 }
 
 #[test]
+fn empty_200_answers_and_slow_http() {
+    for (name, answer) in [
+        ("desc-empty", None),
+        ("soap-empty", Some("GetStatusInfo")),
+    ] {
+        let gw = start(name);
+        let a = match answer {
+            None => get(&gw.description_url(0)),
+            Some(action) => soap(&gw, action, &[]),
+        };
+        assert_eq!((a.status, a.content_length, a.body.len()), (200, Some(0), 0), "{name}");
+        gw.stop();
+    }
+    let gw = start("slow-http");
+    for _ in 0..2 {
+        let t = Instant::now();
+        let a = get(&gw.description_url(0));
+        assert_eq!(a.status, 200);
+        assert!(t.elapsed() >= gdnat_simgw::SLOW_HTTP_DELAY, "{:?}", t.elapsed());
+    }
+    let t = Instant::now();
+    assert_eq!(soap(&gw, "GetExternalIPAddress", &[]).status, 200);
+    assert!(t.elapsed() >= gdnat_simgw::SLOW_HTTP_DELAY, "{:?}", t.elapsed());
+    gw.stop();
+}
+
+#[test]
 fn upnp_error_and_delay_rules() {
     let mut cfg = scenario("igd2-public").unwrap();
     cfg.devices[0] = cfg.devices[0]
