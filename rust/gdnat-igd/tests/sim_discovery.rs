@@ -324,3 +324,43 @@ fn huge_timeout_and_settle_do_not_overflow() {
     assert!(start.elapsed() < MARGIN);
     gw.stop();
 }
+
+/// Two routers; the second one's HTTP answers come late. Discovery returns once the first is
+/// validated (plus settle); the second one's validation must then stop instead of going on to
+/// talk SOAP to a router nobody asked about any more (it did before validations were
+/// cancelled when discovery returns).
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn a_late_router_is_left_alone_once_discovery_returned() {
+    use gdnat_simgw::{DeviceConfig, RouterConfig, SimConfig};
+    require_isolated_namespace();
+    const LATE: Duration = Duration::from_millis(800);
+    let fast = DeviceConfig::router(RouterConfig::default());
+    let mut late = DeviceConfig::router(RouterConfig::default());
+    late.uuid = "0b6f7e3c-1111-4222-8333-944455566677".into();
+    late.http_delay = LATE;
+    let gw = common::sim::start_config(SimConfig::new("127.0.0.1".parse().unwrap(), vec![fast, late]));
+    let (result, _) = run(&options(gw.ssdp_addr(), 3000));
+    let returned = Instant::now();
+    let devices = result.expect("discovered");
+    let late_url = gw.description_url(1);
+    let late_device = devices.iter().find(|d| d.description_url == late_url).expect("the late router is listed");
+    assert_eq!(late_device.status, DeviceStatus::HttpError, "{}", late_device.detail);
+    assert!(devices.iter().any(|d| d.status == DeviceStatus::ConnectedPublic), "the fast router is the gateway");
+
+    // Give the late router's description time to arrive and its validation time to go on.
+    while returned.elapsed() < LATE + Duration::from_millis(600)
+        || (gdnat_igd::helper_threads::running() > 0 && returned.elapsed() < Duration::from_secs(10))
+    {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let late_requests: Vec<String> = gw
+        .requests()
+        .into_iter()
+        .filter(|r| r.device == Some(1) && r.method != "M-SEARCH")
+        .map(|r| format!("{} {} {:?}", r.method, r.path, r.soap_action))
+        .collect();
+    assert_eq!(late_requests.len(), 1, "only the description GET reaches the late router: {late_requests:?}");
+    assert!(late_requests[0].starts_with("GET "), "{late_requests:?}");
+    gw.stop();
+}
