@@ -222,6 +222,14 @@ unexpected=$(grep -a -E '^(SCRIPT ERROR|ERROR):' "$DEMO_LOG" \
 if [ -n "$unexpected" ]; then
     record FAIL engine-errors "$unexpected"
 fi
+# Like tests/godot/run-suite.sh: a Rust panic (godot-rust's hook prints "[panic <file>:<line>]",
+# Rust's default hook "panicked") or a leak report at exit fails the run, whatever its prefix.
+for pattern in "[panic" "panicked" "leaked at exit" "ObjectDB instances leaked"; do
+    bad_line=$(grep -a -m1 -F -- "$pattern" "$DEMO_LOG")
+    if [ -n "$bad_line" ]; then
+        record FAIL log-check "the demo output has '$pattern': $bad_line"
+    fi
+done
 line=$(grep -a -m1 '^MAX_FRAME_MS ' "$DEMO_LOG") && MAX_FRAME=${line#MAX_FRAME_MS } || MAX_FRAME=?
 line=$(grep -a -m1 '^EXTERNAL_IP ' "$DEMO_LOG") && EXTERNAL_IP=${line#EXTERNAL_IP }
 line=$(grep -a -m1 '^DOUBLE_NAT ' "$DEMO_LOG") && DOUBLE_NAT=${line#DOUBLE_NAT }

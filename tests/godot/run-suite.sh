@@ -6,8 +6,12 @@
 # The suite runs as `godot --headless --path <project> -s <script> -- ARGS` under `timeout`.
 # Its output is shown and also written to ${GDNAT_LOGS:-${TMPDIR:-/tmp}/gdnat-logs}/<NAME>-<time>.log.
 # Failure (exit 1) when Godot exits non-zero (the suite's own verdict, the watchdog, the
-# timeout) or when the log contains any of:
-#   SCRIPT ERROR | panicked | leaked at exit | ObjectDB instances leaked | Error loading extension
+# timeout) or when the log contains any of (fixed strings):
+#   SCRIPT ERROR | [panic | panicked | leaked at exit | ObjectDB instances leaked | Error loading extension
+# "[panic" is how godot-rust 0.5.5's panic hook reports every Rust panic, on any thread
+# (`ERROR: [panic <file>:<line>]  <message>`, godot-core private.rs format_panic_message);
+# "panicked" is Rust's default hook (a panic before the extension is initialised).
+# tests/godot/run-async.sh proves the check with a deliberate panic (panic-detection).
 # The defaults: --timeout 300, --name from the script's file name, --project <repo>/godot-project.
 #
 # NETWORK SAFETY: suites may call discover(). This script refuses to run in the machine's own
@@ -25,7 +29,7 @@ while [ $# -gt 0 ]; do
         --timeout) timeout_s=$2; shift 2 ;;
         --name) name=$2; shift 2 ;;
         --project) project=$2; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) break ;;
     esac
 done
@@ -49,7 +53,7 @@ timeout --kill-after=10 "$timeout_s" "$HERE/godot.sh" --headless --path "$projec
 rc=${PIPESTATUS[0]}
 
 bad=0
-for pattern in "SCRIPT ERROR" "panicked" "leaked at exit" "ObjectDB instances leaked" "Error loading extension"; do
+for pattern in "SCRIPT ERROR" "[panic" "panicked" "leaked at exit" "ObjectDB instances leaked" "Error loading extension"; do
     n=$(grep -c -F -- "$pattern" "$log" 2>/dev/null || true)
     n=${n:-0}
     if [ "$n" -gt 0 ]; then

@@ -116,6 +116,37 @@ func test_validation_errors_arrive_by_signal() -> void:
 	check_eq(got, [NatUPNP.UPNP_RESULT_INVALID_GATEWAY, ""], "query on an invalid device -> [16, '']")
 
 
+## The pump's per-frame bound (rust/gdnat-godot/src/delivery.rs FRAME_BUDGET): a burst of
+## results is spread over several frames, at most 256 per frame, in call order.
+const FRAME_BUDGET := 256
+
+
+func test_burst_is_spread_over_frames_in_order() -> void:
+	var d := NatUPNPDevice.new()  # not valid: each call is an argument error (16), no network
+	var ports := []
+	var per_frame := {}
+	var on_main_thread := []
+	d.port_mapping_added.connect(func(r, p, proto):
+		ports.append(p)
+		var frame := Engine.get_process_frames()
+		per_frame[frame] = per_frame.get(frame, 0) + 1
+		on_main_thread.append(OS.get_thread_caller_id() == OS.get_main_thread_id()))
+	var count := 600
+	for i in count:
+		d.add_port_mapping_async(i + 1)
+	var done: bool = await until(func(): return ports.size() >= count, 20.0)
+	check(done, "all %d results arrived (%d)" % [count, ports.size()])
+	var expected := range(1, count + 1)
+	check(ports == expected, "in call order")
+	var most: int = per_frame.values().max() if not per_frame.is_empty() else 0
+	check(most <= FRAME_BUDGET, "at most %d results per frame (most in one frame: %d, frames used: %d)"
+		% [FRAME_BUDGET, most, per_frame.size()])
+	check(per_frame.size() >= ceili(float(count) / FRAME_BUDGET), "spread over at least %d frames (%d)"
+		% [ceili(float(count) / FRAME_BUDGET), per_frame.size()])
+	check(not on_main_thread.is_empty() and on_main_thread.all(func(m): return m),
+		"every handler ran on the main thread (OS.get_thread_caller_id() == OS.get_main_thread_id())")
+
+
 func test_upnp_without_gateway_reports_26() -> void:
 	var u := NatUPNP.new()
 	u.add_port_mapping_async(0)  # 26 comes before any argument check, as in the engine
@@ -181,7 +212,10 @@ func test_discover_async_signals_and_list() -> void:
 	u.add_device(old)
 	var rec := Recorder.new().watch_upnp(u)
 	var counts_seen_during := []
-	var count_during := func(_d): counts_seen_during.append(u.get_device_count())
+	var threads_seen := []
+	var count_during := func(_d):
+		counts_seen_during.append(u.get_device_count())
+		threads_seen.append(OS.get_thread_caller_id())
 	u.device_found.connect(count_during)
 	var t0 := Time.get_ticks_msec()
 	u.discover_async(3000)
@@ -195,6 +229,8 @@ func test_discover_async_signals_and_list() -> void:
 	check(found.size() >= 1, "device_found emitted %d time(s)" % found.size())
 	check_eq(names[names.size() - 1], "discover_completed", "discover_completed comes last")
 	check(counts_seen_during.all(func(c): return c == 1), "during discovery getters see the old list (%s)" % [counts_seen_during])
+	check(not threads_seen.is_empty() and threads_seen.all(func(t): return t == OS.get_main_thread_id()),
+		"device_found handlers ran on the main thread (%s, main %d)" % [threads_seen, OS.get_main_thread_id()])
 	check_eq(u.get_device_count(), found.size(), "the list is replaced at completion by the announced devices")
 	var same := true
 	for i in u.get_device_count():

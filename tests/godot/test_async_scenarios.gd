@@ -5,8 +5,11 @@
 ##   printer-and-router  several devices: each announced by device_found with its own data
 ##   igd2-double-nat     a gateway with a reserved WAN address: usable, double_nat = true
 ##   soap-hang           a router that never answers SOAP: 23 after the HTTP bound, FIFO kept
-##   desc-hang           a description that never comes: the device is reported, not valid
+##   desc-hang           a description that never comes: the device is reported, not valid;
+##                       freeing the object while that download is in flight stops its worker
 extends "res://tests/lib/suite.gd"
+
+const Threads = preload("res://tests/lifecycle/threads.gd")
 
 var scenario := ""
 
@@ -122,6 +125,30 @@ func test_hanging_soap_gives_23_and_keeps_order() -> void:
 		"the hanging request ends with 23, the queued error follows it")
 
 
+func test_free_during_validation_stops_the_worker() -> void:
+	if not only("desc-hang"):
+		return
+	var before := Threads.count("gdnat-worker")
+	var validating := Threads.count("gdnat-validate")
+	var u := NatUPNP.new()
+	u.discover_async(3000, 2, "InternetGatewayDevice")
+	var deadline := Time.get_ticks_msec() + 3000
+	while Threads.count("gdnat-validate") <= validating and Time.get_ticks_msec() < deadline:
+		await process_frame
+	if not check(Threads.count("gdnat-validate") > validating, "the gateway answered and its description download is in flight"):
+		return
+	check_eq(Threads.count("gdnat-worker"), before + 1, "the discovery runs on one more worker thread")
+	var ref: WeakRef = weakref(u)
+	u = null
+	check(ref.get_ref() == null, "freeing the object during validation frees it at once")
+	var t0 := Time.get_ticks_msec()
+	while Threads.count("gdnat-worker") > before and Time.get_ticks_msec() - t0 < 1000:
+		await process_frame
+	check(Threads.count("gdnat-worker") <= before,
+		"its worker thread ended %d ms after the free (bound 1000 ms; the download still hangs: %d validation thread(s))"
+		% [Time.get_ticks_msec() - t0, Threads.count("gdnat-validate")])
+
+
 func test_hanging_description_device_not_valid() -> void:
 	if not only("desc-hang"):
 		return
@@ -133,3 +160,4 @@ func test_hanging_description_device_not_valid() -> void:
 	if u.get_device_count() >= 1:
 		check_eq(u.get_device(0).igd_status, NatUPNPDevice.IGD_STATUS_HTTP_ERROR, "its status is HTTP_ERROR")
 	check(u.get_gateway() == null, "no gateway")
+

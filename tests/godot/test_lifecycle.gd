@@ -6,23 +6,40 @@
 ## separate scripts in tests/godot/lifecycle/, judged by tests/godot/run-async.sh.
 extends "res://tests/lib/suite.gd"
 
+const Threads = preload("res://tests/lifecycle/threads.gd")
+
 
 func wait_seconds(seconds: float) -> void:
 	await create_timer(seconds).timeout
 
 
+## Waits until at most `limit` threads are named `name`, for up to `seconds`. True if reached.
+func threads_at_most(name: String, limit: int, seconds: float) -> bool:
+	var deadline := Time.get_ticks_msec() + int(seconds * 1000.0)
+	while Threads.count(name) > limit:
+		if Time.get_ticks_msec() > deadline:
+			return false
+		await process_frame
+	return true
+
+
 func test_free_during_discover() -> void:
-	var fired := []
+	var before := Threads.count("gdnat-worker")
+	if not check(before >= 0, "worker threads can be counted through /proc/self/task (%d)" % before):
+		return
 	var u := NatUPNP.new()
-	u.discover_completed.connect(func(r): fired.append(r))
-	u.device_found.connect(func(d): fired.append(d))
 	u.discover_async(1500)
-	await process_frame  # the worker is running now
+	# The thread names itself once it runs: wait (bounded) until it shows up.
+	var deadline := Time.get_ticks_msec() + 1000
+	while Threads.count("gdnat-worker") < before + 1 and Time.get_ticks_msec() < deadline:
+		await process_frame
+	check_eq(Threads.count("gdnat-worker"), before + 1, "the discovery runs on one more worker thread")
 	var ref: WeakRef = weakref(u)
 	u = null  # the last reference: the object is freed at once
 	check(ref.get_ref() == null, "dropping the last reference frees the object while discovery runs")
-	await wait_seconds(2.5)  # past the discovery timeout
-	check_eq(fired.size(), 0, "no signal after the object was freed")
+	var ended := await threads_at_most("gdnat-worker", before, 1.0)
+	check(ended, "its worker thread ended within 1 s of the free, long before the 1500 ms timeout (%d left, %d before)"
+		% [Threads.count("gdnat-worker"), before])
 
 
 func test_free_device_while_its_request_hangs() -> void:

@@ -38,7 +38,10 @@ use crate::worker::{Job, Outcome, Worker};
 /// GDScript [Thread] is refused by the binding layer with the error "attempted to access
 /// binding from different thread than main thread" and stops the thread function at that line,
 /// and `NatUPNPDevice.new()` inside a thread aborts the process (see [NatUPNP] for details).
-/// The `*_async` methods never block and need no thread.
+/// The `*_async` methods never block and need no thread; their signals are emitted on the
+/// main thread, at most 256 results per frame over all objects (the rest on the next frames,
+/// in call order). The device's own operations run one after the other on one background
+/// thread, started by the first one and ended when the device is freed.
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNPDevice))]
 #[cfg_attr(not(feature = "engine-names"), class(base = RefCounted, init, rename = NatUPNPDevice))]

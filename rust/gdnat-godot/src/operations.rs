@@ -28,7 +28,13 @@ impl Report {
         Self { code: UpnpResult::Success.code(), error: None }
     }
 
+    /// A failed request: its result and the engine's headline with the detail. A router
+    /// fault with `errorCode` 0 maps to `SUCCESS`; the engine (miniupnpc) treats that as
+    /// success and prints nothing, so nothing is printed then either.
     fn failure(result: UpnpResult, headline: &str, detail: impl std::fmt::Display) -> Self {
+        if result == UpnpResult::Success {
+            return Self::success();
+        }
         Self { code: result.code(), error: Some(format!("{headline} ({detail})")) }
     }
 }
@@ -80,4 +86,70 @@ pub fn discover(
 ) -> Result<Vec<DiscoveredDevice>, (i32, DiscoverError)> {
     gdnat_igd::discover(options, cancel, on_device)
         .map_err(|error| (UpnpResult::from_discover_error(&error).code(), error))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against a one-shot HTTP server on loopback (nothing else is sent anywhere).
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    /// Serves one request with `status` and `body`, returns the control URL.
+    fn answer_once(status: &str, body: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback listener");
+        let url = format!("http://{}/ctl", listener.local_addr().expect("address"));
+        let status = status.to_string();
+        std::thread::spawn(move || {
+            let Ok((mut conn, _)) = listener.accept() else { return };
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !String::from_utf8_lossy(&request).contains("</s:Envelope>") {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(reply.as_bytes());
+        });
+        url
+    }
+
+    const FAULT_ZERO: &str = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><s:Fault>\
+        <faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail><UPnPError>\
+        <errorCode>0</errorCode><errorDescription>none</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>";
+    const FAULT_718: &str = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><s:Fault>\
+        <faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail><UPnPError>\
+        <errorCode>718</errorCode><errorDescription>ConflictInMappingEntry</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>";
+
+    fn gateway(url: &str) -> Gateway {
+        Gateway::new(url, "urn:schemas-upnp-org:service:WANIPConnection:1", "127.0.0.1")
+    }
+
+    fn args() -> MappingArgs {
+        MappingArgs { port: 47010, internal_port: 47010, protocol: Protocol::Udp, description: "t".into(), lease_seconds: 0 }
+    }
+
+    #[test]
+    fn error_code_zero_is_success_and_prints_nothing() {
+        let add = add_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), &args());
+        assert_eq!(add, Report { code: 0, error: None });
+        let delete = delete_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), 47010, Protocol::Udp);
+        assert_eq!(delete, Report { code: 0, error: None });
+        let (query, address) = query_external_address(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)));
+        assert_eq!((query, address.as_str()), (Report { code: 0, error: None }, ""));
+    }
+
+    #[test]
+    fn a_real_fault_keeps_its_code_and_message() {
+        let add = add_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_718)), &args());
+        assert_eq!(add.code, UpnpResult::ConflictWithOtherMapping.code());
+        assert!(add.error.as_deref().is_some_and(|m| m.starts_with("Couldn't add port mapping.")), "{add:?}");
+    }
 }

@@ -10,6 +10,7 @@ use crate::convert::DeviceData;
 use crate::delivery::{self, AsyncHost};
 use crate::device::{print_report, NatUpnpDevice};
 use crate::operations::{self, Report};
+use crate::test_hooks::{self, Site};
 use crate::validation;
 use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 
@@ -54,11 +55,30 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// and their signals arrive in call order. The object's state (the device list) only changes
 /// on the main thread when a result is delivered; while an operation runs, getters see the
 /// old state. Freeing the object cancels its pending operations; no signal is emitted then.
-/// Results are delivered on `SceneTree.process_frame`, so a SceneTree main loop is needed.
-/// Quitting the game cancels all pending work and waits for the background threads: a
-/// discovery stops within milliseconds; a request already sent to a router that stopped
-/// answering delays the exit by about one second and is then left to time out in the
-/// background (the library stays mapped until the process ends).
+/// Results are delivered on `SceneTree.process_frame`, on the main thread (signal handlers
+/// run there), so a SceneTree main loop is needed.
+///
+/// The mapping twins ([method add_port_mapping_async], [method delete_port_mapping_async],
+/// [method query_external_address_async]) pick the gateway ([method get_gateway]) **at call
+/// time**, like the blocking methods: called while [method discover_async] still runs, they
+/// see the old device list (usually none: result 26). Await the discovery first:
+/// [codeblock]
+/// upnp.discover_async()
+/// if await upnp.discover_completed == NatUPNP.UPNP_RESULT_SUCCESS:
+///     upnp.add_port_mapping_async(7777)
+/// [/codeblock]
+///
+/// Bounds: each object has one background thread (started by its first network operation,
+/// ended when the object is freed); its queue of pending operations is not capped, they run
+/// one after the other. At most 256 results are delivered per frame over all objects; a
+/// larger burst continues on the next frames, each object's results in call order. Each
+/// router request is bounded by a 2 s connect and 4 s total timeout, a discovery by its
+/// `timeout` plus the bounded description downloads.
+///
+/// Quitting the game cancels all pending work and waits for the background threads, for at
+/// most one second in all: a discovery stops within milliseconds; a request already sent to a
+/// router that stopped answering delays the exit by about one second and is then left to
+/// time out in the background (the library stays mapped until the process ends).
 ///
 /// Threads: use this class on the main thread only; the `*_async` methods exist so that no
 /// thread is needed. The engine's documentation suggests calling `UPNP.discover()` from a
@@ -393,6 +413,7 @@ impl NatUpnp {
         #[opt(default = 2)] ttl: i32,
         #[opt(default = "InternetGatewayDevice")] device_filter: GString,
     ) {
+        test_hooks::panic_if_requested(Site::Func);
         let job = match validation::check_discover(timeout, ttl) {
             Ok(()) => Job::Discover(self.discover_options(timeout, ttl, &device_filter)),
             Err(result) => Job::Echo(Outcome::Discovered { code: result.code(), devices: None }),

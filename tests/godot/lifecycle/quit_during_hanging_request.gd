@@ -1,8 +1,9 @@
 ## Starts a port mapping against a control URL whose server (started outside Godot by
 ## tests/godot/run-async.sh, port given as `-- --port=N`) accepts the connection and never
 ## answers, then quits. The request cannot be interrupted mid-flight; the library's shutdown
-## waits for it at most its HTTP bound (4 s total). run-async.sh prints the exit time and checks
-## that the process ends, with exit code 0 and no leak report.
+## waits for it under one second, then leaves it to time out in the background (library
+## pinned). run-async.sh checks the shutdown's 1 s bound, the process-level 2 s bound from the
+## "QUIT_AT_MS" line to the process exit, exit code 0 and no leak report.
 extends SceneTree
 
 var device: NatUPNPDevice
@@ -26,4 +27,5 @@ func _initialize() -> void:
 func _quit_when_connected() -> void:
 	await create_timer(0.5).timeout  # the worker has connected and sent its request
 	print("QUIT-DURING-REQUEST: request in flight, quitting")
+	print("QUIT_AT_MS %d" % int(Time.get_unix_time_from_system() * 1000.0))
 	quit(0)
