@@ -8,7 +8,8 @@
 # listens on it and prints READY_FOR_PROBE. This script then sends a random token from the WAN
 # namespace to the router's external address (tests/testbed/probe.sh's sender); the demo must
 # print PROBE_RECEIVED with that token, and the echo must come back to the WAN side. The demo
-# unmaps and prints READY_FOR_NEGATIVE_PROBE; a fresh token must then NOT arrive.
+# unmaps and prints READY_FOR_NEGATIVE_PROBE; a fresh token must then NOT arrive. At the end the
+# router's own table (upnpc -l from the LAN side) must list no mapping of the port.
 #
 # Prints one PASS/FAIL line per step, the external IP, the double-NAT flag, the time of each
 # step and the longest frame (printed, not asserted). Exit 0 only when every step passed.
@@ -230,6 +231,19 @@ for pattern in "[panic" "panicked" "leaked at exit" "ObjectDB instances leaked";
         record FAIL log-check "the demo output has '$pattern': $bad_line"
     fi
 done
+# Nothing may be left behind on the router: its own table (read with miniupnpc's upnpc from
+# the LAN side) must list no mapping of the demo's port.
+table=$(ip netns exec "$TB_NS_LAN" timeout 20 upnpc -i -u "$TB_DESC_URL" -l 2>&1); table_rc=$?
+if [ $table_rc != 0 ] || ! grep -q 'ExternalIPAddress = ' <<<"$table"; then
+    record FAIL router-table "could not list the router's mappings (upnpc exit $table_rc): $(tail -2 <<<"$table" | tr '\n' ' ')"
+else
+    left=$(grep -E "^ *[0-9]+ (TCP|UDP) +$PORT->" <<<"$table" | tr -s ' ' | tr '\n' ';')
+    if [ -n "$left" ]; then
+        record FAIL router-table "mappings of port $PORT left on the router: $left"
+    else
+        record PASS router-table "the router's table lists no mapping of port $PORT (upnpc -l)"
+    fi
+fi
 line=$(grep -a -m1 '^MAX_FRAME_MS ' "$DEMO_LOG") && MAX_FRAME=${line#MAX_FRAME_MS } || MAX_FRAME=?
 line=$(grep -a -m1 '^EXTERNAL_IP ' "$DEMO_LOG") && EXTERNAL_IP=${line#EXTERNAL_IP }
 line=$(grep -a -m1 '^DOUBLE_NAT ' "$DEMO_LOG") && DOUBLE_NAT=${line#DOUBLE_NAT }
