@@ -6,7 +6,7 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use gdnat_simgw::{scenario, SimGateway};
+use gdnat_simgw::{require_isolated_namespace, scenario, SimGateway};
 
 fn gdnat(args: &[&str]) -> Output {
     let start = Instant::now();
@@ -17,18 +17,6 @@ fn gdnat(args: &[&str]) -> Output {
     output
 }
 
-/// Refuses to go on (panics) unless the project's guard (tests/lib/netns-guard.sh) shows this
-/// process is not in the machine's own network namespace.
-fn require_isolated_namespace() {
-    let guard = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/lib/netns-guard.sh");
-    let isolated = Command::new("bash")
-        .arg(guard)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false);
-    assert!(isolated, "refusing to send SSDP: not in an isolated network namespace ({guard}); use tests/lib/isolated.sh");
-}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -16,11 +16,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::require_isolated_namespace;
 use common::sim::{start, LIMITS, MARGIN, VALIDATION_EXCHANGES};
 use gdnat_igd::client::HttpLimits;
 use gdnat_igd::{discover, CancelToken, DeviceStatus, DiscoverError, DiscoverOptions, DiscoveredDevice, UpnpResult};
-use gdnat_simgw::{scenario, SimGateway};
+use gdnat_simgw::{require_isolated_namespace, scenario, SimGateway};
 
 fn options(target: SocketAddr, timeout_ms: u64) -> DiscoverOptions {
     DiscoverOptions {

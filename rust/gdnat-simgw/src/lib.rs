@@ -26,6 +26,7 @@ mod description;
 mod faults;
 mod gateway;
 mod http;
+mod netns;
 mod scenarios;
 mod server;
 mod soap;
@@ -40,6 +41,7 @@ pub use config::{
 };
 pub use description::{build_description, connection_service_type, ssdp_targets, SsdpTarget};
 pub use gateway::SimGateway;
+pub use netns::require_isolated_namespace;
 pub use scenarios::{
     scenario, scenario_names, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY,
     UPNP_ERROR_DEFAULT,

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use gdnat_simgw::{parse_call, scenario, FaultKind, FaultTarget, SimGateway, OVERSIZED_BODY_LEN};
+use gdnat_simgw::{parse_call, require_isolated_namespace, scenario, FaultKind, FaultTarget, SimGateway, OVERSIZED_BODY_LEN};
 
 const ST2: &str = "urn:schemas-upnp-org:service:WANIPConnection:2";
 
@@ -447,23 +447,6 @@ fn location_other_host_listens_only_there() {
 
 // --- SSDP: these send datagrams, so they run only inside an isolated namespace. ---
 
-/// Refuses to go on unless the project's guard shows we are not in the root namespace.
-fn require_isolated_namespace() {
-    let guard = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/lib/netns-guard.sh"
-    );
-    let ok = std::process::Command::new("bash")
-        .arg(guard)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "refusing to send SSDP: not in an isolated network namespace ({guard})"
-    );
-}
 
 fn msearch(to: SocketAddr, st: &str) -> Vec<(SocketAddr, String)> {
     require_isolated_namespace();

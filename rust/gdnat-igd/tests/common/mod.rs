@@ -110,17 +110,3 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Refuses to go on (panics) unless the project's guard (tests/lib/netns-guard.sh) shows this
-/// process is not in the machine's own network namespace. Every test that sends SSDP calls it
-/// first, so running `--ignored` tests outside `tests/lib/isolated.sh` fails instead of
-/// multicasting on the host's network.
-pub fn require_isolated_namespace() {
-    let guard = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/lib/netns-guard.sh");
-    let isolated = std::process::Command::new("bash")
-        .arg(guard)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false);
-    assert!(isolated, "refusing to send SSDP: not in an isolated network namespace ({guard}); use tests/lib/isolated.sh");
-}
