@@ -12,11 +12,13 @@
 #   sim      one run per gdnat-simgw scenario on 127.0.0.1 (inside tests/lib/isolated.sh); two
 #            scenarios need no simgw: `none` (nothing answers) and `scripted` (the suite's own
 #            SSDP/HTTP responder threads play spec ideas 22-27)
-#   testbed  the real miniupnpd router (inside `ip netns exec igd-lan`); the bed is brought up if
-#            it is not, and taken down again if this script brought it up
+#   testbed  the real miniupnpd router (inside `ip netns exec $IGD_PREFIX-lan`); the bed is brought
+#            up if it is not, and taken down again if this script brought it up
 # Needs tests/build.sh to have run (it is called if godot-project/addons/gdnat is missing); the
 # suite scripts in tests/godot/ are re-copied to godot-project/tests/ so they are never stale.
-# Env: GDNAT_SIMGW (simgw binary; default: newest target/**/gdnat-simgw, built if missing),
+# Env: IGD_PREFIX (test-bed namespace prefix, default igd: namespaces $IGD_PREFIX-wan/-router/-lan,
+#      as tests/testbed/common.sh names them; exported to tests/testbed/testbed.sh),
+#      GDNAT_SIMGW (simgw binary; default: newest target/**/gdnat-simgw, built if missing),
 #      GDNAT_LOGS (log folder, default ${TMPDIR:-/tmp}/gdnat-logs).
 # Prints every run's table, the verdict counts, and exits non-zero on any failure (a DIFF, a
 # SCRIPT ERROR, a leak, a timeout...). The combined table is also written to
@@ -27,6 +29,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 PROJECT="${GDNAT_PROJECT:-$REPO/godot-project}"
 export GDNAT_LOGS="${GDNAT_LOGS:-${TMPDIR:-/tmp}/gdnat-logs}"
+export IGD_PREFIX="${IGD_PREFIX:-igd}"
+# Test-bed names and addresses (TB_NS_LAN = "$IGD_PREFIX-lan", TB_DESC_URL, ...).
+# shellcheck source=../testbed/common.sh
+source "$REPO/tests/testbed/common.sh"
 SUITE=res://tests/conformance/conformance.gd
 SIM_SCENARIOS=(none scripted igd2-public igd1-public igd2-double-nat not-connected ppp-only printer-and-router
     desc-http-500-empty desc-malformed-xml desc-hang soap-http-500-empty soap-malformed-xml
@@ -114,7 +120,7 @@ run() {
 }
 
 testbed_started=0
-testbed_up() { ip netns list 2>/dev/null | grep -qw igd-lan && ip netns exec igd-lan true 2>/dev/null; }
+testbed_up() { tb_ns_exists "$TB_NS_LAN" && ip netns exec "$TB_NS_LAN" true 2>/dev/null; }
 
 for sel in "${selected[@]}"; do
     case $sel in
@@ -139,10 +145,11 @@ for sel in "${selected[@]}"; do
             if ! testbed_up; then
                 bash "$REPO/tests/testbed/testbed.sh" up && testbed_started=1
             fi
-            run testbed ip netns exec igd-lan bash "$HERE/run-suite.sh" --timeout 300 \
+            say "testbed: namespace $TB_NS_LAN (IGD_PREFIX=$IGD_PREFIX)"
+            run testbed ip netns exec "$TB_NS_LAN" bash "$HERE/run-suite.sh" --timeout 300 \
                 --name conformance-testbed "$SUITE" -- --mode=testbed
             # Nothing of ours may be left on the router.
-            left=$(timeout 20 ip netns exec igd-lan upnpc -i -u http://10.77.0.1:5000/rootDesc.xml -l 2>/dev/null \
+            left=$(timeout 20 ip netns exec "$TB_NS_LAN" upnpc -i -u "$TB_DESC_URL" -l 2>/dev/null \
                 | grep -E "gdnat-conformance|4700[0-9]->" || true)
             if [ -n "$left" ]; then
                 say "testbed: mappings left on the router: $left"

@@ -22,16 +22,24 @@ var ours: Pair = Pair.new("ours", "NatUPNP", "NatUPNPDevice")
 var rows: Array = []
 ## Selected mode.
 var mode := "offline"
+## Captures what each side prints during a compared call (print_capture.gd, a Logger; null when
+## the engine has no Logger class, Godot < 4.5: "printed" rows are then SKIP).
+var capture = null
 
 
 func before_all() -> void:
 	watchdog_seconds = float(arg("watchdog", "600"))
 	mode = arg("mode", "offline")
+	if ClassDB.class_exists("Logger"):
+		capture = load("res://tests/conformance/print_capture.gd").new()
+		OS.add_logger(capture)
 	print("conformance: mode=%s engine=%s ours=%s (%s)" % [mode, Engine.get_version_info().string,
 		ours.upnp_class, "loaded" if ours.available() else ours.unavailable_reason()])
 
 
 func after_all() -> void:
+	if capture != null:
+		OS.remove_logger(capture)
 	print_table()
 
 
@@ -55,7 +63,13 @@ func test_conformance() -> void:
 ##            ours: <value|Callable> — the exact allowed pattern;
 ##   spec: the value the spec says the engine returns (a mismatch marks the row SPEC?, a failure,
 ##         because then the check itself is wrong);
-##   timed: true to print each side's wall time next to its value (never compared).
+##   timed: true to print each side's wall time next to its value (never compared);
+##   printed: also compare what each side PRINTED during the call (errors and messages, as
+##            print_capture.gd words them: the message text without the C++/Rust source
+##            location), in a second row "<title> | printed"; the value is the spec's list of
+##            the engine's lines (a mismatch is SPEC?), or true for no spec;
+##   printed_allowed: {allowed: id, engine: lines, ours: lines} for an allowed difference in
+##            the printed lines (exact, as for values).
 func compare(title: String, fn: Callable, opts := {}) -> void:
 	var e := _run_side(engine, fn)
 	var o := _run_side(ours, fn)
@@ -73,6 +87,8 @@ func compare(title: String, fn: Callable, opts := {}) -> void:
 	var e_text: String = e.text + (" (%d ms)" % e.ms if opts.get("timed", false) else "")
 	var o_text: String = o.text + (" (%d ms)" % o.ms if opts.get("timed", false) and ours.available() else "")
 	record(title, e_text, o_text, verdict)
+	if opts.has("printed"):
+		_compare_printed(title, e, o, opts)
 
 
 ## Records a row where only gdnat has something (verdict EXTRA, a pass).
@@ -147,11 +163,48 @@ func fmt(v) -> String:
 
 func _run_side(pair: Pair, fn: Callable) -> Dictionary:
 	if not pair.available():
-		return {"value": "<%s>" % pair.unavailable_reason(), "text": pair.unavailable_reason(), "ms": 0}
+		return {"value": "<%s>" % pair.unavailable_reason(), "text": pair.unavailable_reason(), "ms": 0,
+			"printed": ["<%s>" % pair.unavailable_reason()]}
+	if capture != null:
+		capture.begin()
 	var t0 := Time.get_ticks_msec()
 	var v = fn.call(pair)
 	var ms := Time.get_ticks_msec() - t0
-	return {"value": v, "text": fmt(v), "ms": ms}
+	var printed: Array = Array(capture.finish()) if capture != null else []
+	return {"value": v, "text": fmt(v), "ms": ms, "printed": printed}
+
+
+## The "printed" row of compare(): each side's printed lines, compared exactly.
+func _compare_printed(title: String, e: Dictionary, o: Dictionary, opts: Dictionary) -> void:
+	var row := "%s | printed" % title
+	if capture == null:
+		skip(row, "this Godot has no Logger class (4.5+), printed lines cannot be captured")
+		return
+	var verdict := "DIFF"
+	var allowed: Dictionary = opts.get("printed_allowed", {})
+	if not ours.available():
+		verdict = "DIFF"
+	elif _same(e.printed, o.printed):
+		verdict = "SAME"
+	elif allowed.has("allowed") and not ALLOWED_IDS.has(allowed.allowed):
+		verdict = "DIFF: unknown allowed id %s" % allowed.allowed
+	elif allowed.has("allowed") and _matches(e.printed, allowed.engine) and _matches(o.printed, allowed.ours):
+		verdict = "ALLOWED(%s)" % allowed.allowed
+	if verdict == "DIFF" and ours.available() and _appends_detail(e.printed, o.printed):
+		verdict = "DIFF: ours appends a detail to the engine's message"
+	if typeof(opts.printed) == TYPE_ARRAY and not _matches(e.printed, opts.printed):
+		verdict = "SPEC? engine should print %s" % fmt(opts.printed)
+	record(row, fmt(e.printed), fmt(o.printed), verdict)
+
+
+## True when each of ours' lines is the engine's line followed by " (...)".
+func _appends_detail(e_lines: Array, o_lines: Array) -> bool:
+	if e_lines.is_empty() or e_lines.size() != o_lines.size():
+		return false
+	for i in e_lines.size():
+		if not (String(o_lines[i]).begins_with(String(e_lines[i]) + " (") and String(o_lines[i]).ends_with(")")):
+			return false
+	return true
 
 
 func _same(a, b) -> bool:

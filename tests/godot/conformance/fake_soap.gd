@@ -16,7 +16,8 @@ var _server := TCPServer.new()
 var _thread := Thread.new()
 var _mutex := Mutex.new()
 var _stop := false
-var _reply := CLOSE
+## The reply: a String (sent as UTF-8), CLOSE, or a PackedByteArray sent byte for byte.
+var _reply: Variant = CLOSE
 var _routes := {}
 var _requests: Array[String] = []
 var _connections := 0
@@ -46,8 +47,9 @@ func url(path := "/ctl") -> String:
 	return "http://127.0.0.1:%d%s" % [port, path]
 
 
-## Sets the raw HTTP reply for the next connections and forgets earlier requests.
-func begin(raw_reply: String) -> void:
+## Sets the raw HTTP reply for the next connections and forgets earlier requests: a String
+## (sent as UTF-8), CLOSE, or a PackedByteArray (sent exactly, e.g. a recorded router answer).
+func begin(raw_reply: Variant) -> void:
 	_mutex.lock()
 	_reply = raw_reply
 	_requests.clear()
@@ -99,6 +101,13 @@ static func ok(action: String, service_type: String, out_args := {}) -> String:
 		inner += "<%s>%s</%s>" % [k, out_args[k], k]
 	return http("200 OK",
 		'<?xml version="1.0"?>\r\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:%sResponse xmlns:u="%s">%s</u:%sResponse></s:Body></s:Envelope>\r\n' % [action, service_type, inner, action])
+
+
+## The exact bytes of a recorded HTTP response (tests/data/...), or an empty array if unreadable.
+static func recorded(path: String) -> PackedByteArray:
+	if not FileAccess.file_exists(path):
+		return PackedByteArray()
+	return FileAccess.get_file_as_bytes(path)
 
 
 ## Summary of a raw request: [request line, SOAPAction header, [[arg, value], ...]].
@@ -191,16 +200,17 @@ func _serve(c: StreamPeerTCP) -> void:
 	var request := buf.get_string_from_utf8()
 	_mutex.lock()
 	_requests.append(request)
-	var reply := _route(request)
+	var reply: Variant = _route(request)
 	_mutex.unlock()
-	if reply != CLOSE and c.get_status() == StreamPeerTCP.STATUS_CONNECTED:
-		c.put_data(reply.to_utf8_buffer())
+	var is_close: bool = typeof(reply) == TYPE_STRING and reply == CLOSE
+	if not is_close and c.get_status() == StreamPeerTCP.STATUS_CONNECTED:
+		c.put_data(reply if typeof(reply) == TYPE_PACKED_BYTE_ARRAY else String(reply).to_utf8_buffer())
 		c.poll()
 	c.disconnect_from_host()
 
 
 # Called with the mutex held.
-func _route(request: String) -> String:
+func _route(request: String) -> Variant:
 	if _routes.is_empty():
 		return _reply
 	var s := summary(request)

@@ -21,6 +21,19 @@ const SPEC_STATUSES := ["IGD_STATUS_OK", "IGD_STATUS_HTTP_ERROR", "IGD_STATUS_HT
 	"IGD_STATUS_UNKNOWN_DEVICE", "IGD_STATUS_INVALID_CONTROL", "IGD_STATUS_MALLOC_ERROR",
 	"IGD_STATUS_UNKNOWN_ERROR"]
 const WANIP1 := "urn:schemas-upnp-org:service:WANIPConnection:1"
+## The engine's error messages (spec 2.1, 3.1, 3.3-3.5, 5) as print_capture.gd words them.
+const M_TIMEOUT := "ERROR: The response's wait time can't be negative."
+const M_TTL := "ERROR: The time-to-live must be set between 0 and 255 (inclusive)."
+const M_NO_DEVICES := "ERROR: Couldn't find any UPNPDevices."
+const M_INVALID_GATEWAY := "ERROR: The Internet Gateway Device must be valid."
+const M_PORT := "ERROR: The port number must be set between 1 and 65535 (inclusive)."
+const M_PORT_INTERNAL := "ERROR: The port number must be set between 0 and 65535 (inclusive)."
+const M_PROTOCOL := "ERROR: The protocol must be either TCP or UDP."
+const M_DURATION := "ERROR: The port mapping's lease duration can't be negative."
+const M_NULL_DEVICE := 'ERROR: Condition "device.is_null()" is true.'
+const M_ADD_FAILED := "ERROR: Couldn't add port mapping."
+const M_DELETE_FAILED := "ERROR: Couldn't delete port mapping."
+const M_QUERY_FAILED := "ERROR: Couldn't get external IP address."
 
 ## The running suite (rows, compare()).
 var t
@@ -147,51 +160,51 @@ func check_identity() -> void:
 # --- 4. discover() argument validation (no discovery is started) ----------------------------
 
 func check_discover_validation() -> void:
-	for a in [[-1, 2], [2000, -1], [2000, 256], [-5, 300]]:
-		t.compare("4 discover(%d, %d) -> 22, list kept" % a, func(p):
+	for a in [[-1, 2, M_TIMEOUT], [2000, -1, M_TTL], [2000, 256, M_TTL], [-5, 300, M_TIMEOUT]]:
+		_pcompare("4 discover(%d, %d) -> 22, list kept" % [a[0], a[1]], func(p):
 			var u = p.upnp_with([p.new_device()])
 			var r = u.discover(a[0], a[1])
-			return [r, u.get_device_count()], {"spec": [22, 1]})
+			return [r, u.get_device_count()], {"spec": [22, 1]}, [a[2]])
 
 
 # --- 5. empty list ---------------------------------------------------------------------------
 
 func check_empty_list() -> void:
-	t.compare("5 empty: get_gateway() null", func(p): return p.new_upnp().get_gateway() == null, {"spec": true})
-	t.compare("5 empty: add_port_mapping(1234) -> 26", func(p): return p.new_upnp().add_port_mapping(1234), {"spec": 26})
-	t.compare("5 empty: add_port_mapping(0) -> 26 (gateway before validation)",
+	_pcompare("5 empty: get_gateway() null", func(p): return p.new_upnp().get_gateway() == null, {"spec": true}, [M_NO_DEVICES])
+	_pcompare("5 empty: add_port_mapping(1234) -> 26", func(p): return p.new_upnp().add_port_mapping(1234), {"spec": 26})
+	_pcompare("5 empty: add_port_mapping(0) -> 26 (gateway before validation)",
 		func(p): return p.new_upnp().add_port_mapping(0), {"spec": 26})
-	t.compare("5 empty: add_port_mapping(1, 0, '', 'x', -1) -> 26",
+	_pcompare("5 empty: add_port_mapping(1, 0, '', 'x', -1) -> 26",
 		func(p): return p.new_upnp().add_port_mapping(1, 0, "", "x", -1), {"spec": 26})
-	t.compare("5 empty: delete_port_mapping(1234) -> 26",
+	_pcompare("5 empty: delete_port_mapping(1234) -> 26",
 		func(p): return p.new_upnp().delete_port_mapping(1234), {"spec": 26})
-	t.compare("5 empty: delete_port_mapping(0, 'x') -> 26",
+	_pcompare("5 empty: delete_port_mapping(0, 'x') -> 26",
 		func(p): return p.new_upnp().delete_port_mapping(0, "x"), {"spec": 26})
-	t.compare("5 empty: query_external_address() -> ''",
+	_pcompare("5 empty: query_external_address() -> ''",
 		func(p): return p.new_upnp().query_external_address(), {"spec": ""})
 
 
 # --- 6. list edge cases ----------------------------------------------------------------------
 
 func check_list_edges() -> void:
-	t.compare("6 get_device(0)/(-1)/(1) on empty -> null", func(p):
+	_pcompare("6 get_device(0)/(-1)/(1) on empty -> null", func(p):
 		var u = p.new_upnp()
 		return [u.get_device(0) == null, u.get_device(-1) == null, u.get_device(1) == null],
-		{"spec": [true, true, true]})
-	t.compare("6 set_device(0, dev) on empty -> count 0", func(p):
+		{"spec": [true, true, true]}, [m_index(0, 0), m_index(-1, 0), m_index(1, 0)])
+	_pcompare("6 set_device(0, dev) on empty -> count 0", func(p):
 		var u = p.new_upnp()
 		u.set_device(0, p.new_device())
-		return u.get_device_count(), {"spec": 0})
-	t.compare("6 add_device(null) -> count unchanged", func(p):
+		return u.get_device_count(), {"spec": 0}, [m_index(0, 0)])
+	_pcompare("6 add_device(null) -> count unchanged", func(p):
 		var u = p.upnp_with([p.new_device()])
 		u.add_device(null)
-		return u.get_device_count(), {"spec": 1})
-	t.compare("6 set_device(0, null) -> element unchanged (same instance)", func(p):
+		return u.get_device_count(), {"spec": 1}, [M_NULL_DEVICE])
+	_pcompare("6 set_device(0, null) -> element unchanged (same instance)", func(p):
 		var d = p.new_device()
 		var u = p.upnp_with([d])
 		u.set_device(0, null)
-		return [u.get_device_count(), u.get_device(0) == d], {"spec": [1, true]})
-	t.compare("6 set_device(0, other) replaces; set_device(-1/1, x) no-op", func(p):
+		return [u.get_device_count(), u.get_device(0) == d], {"spec": [1, true]}, [M_NULL_DEVICE])
+	_pcompare("6 set_device(0, other) replaces; set_device(-1/1, x) no-op", func(p):
 		var a = p.new_device()
 		var b = p.new_device()
 		var u = p.upnp_with([a])
@@ -199,8 +212,9 @@ func check_list_edges() -> void:
 		u.set_device(-1, b)
 		var kept = u.get_device(0) == a
 		u.set_device(0, b)
-		return [kept, u.get_device(0) == b, u.get_device_count()], {"spec": [true, true, 1]})
-	t.compare("6 remove_device(5)/(-1) unchanged; remove_device(0) shifts", func(p):
+		return [kept, u.get_device(0) == b, u.get_device_count()], {"spec": [true, true, 1]},
+		[m_index(1, 1), m_index(-1, 1)])
+	_pcompare("6 remove_device(5)/(-1) unchanged; remove_device(0) shifts", func(p):
 		var a = p.new_device()
 		var b = p.new_device()
 		var u = p.upnp_with([a, b])
@@ -208,26 +222,27 @@ func check_list_edges() -> void:
 		u.remove_device(-1)
 		var n = u.get_device_count()
 		u.remove_device(0)
-		return [n, u.get_device_count(), u.get_device(0) == b], {"spec": [2, 1, true]})
-	t.compare("6 same device added twice -> count 2, same instance", func(p):
+		return [n, u.get_device_count(), u.get_device(0) == b], {"spec": [2, 1, true]},
+		[m_index(5, 2), m_index(-1, 2)])
+	_pcompare("6 same device added twice -> count 2, same instance", func(p):
 		var a = p.new_device()
 		var u = p.upnp_with([a, a])
-		return [u.get_device_count(), u.get_device(0) == u.get_device(1)], {"spec": [2, true]})
-	t.compare("6 devices held by reference (edit via get_device)", func(p):
+		return [u.get_device_count(), u.get_device(0) == u.get_device(1)], {"spec": [2, true]}, [])
+	_pcompare("6 devices held by reference (edit via get_device)", func(p):
 		var a = p.new_device()
 		var u = p.upnp_with([a])
 		u.get_device(0).igd_our_addr = "10.1.2.3"
-		return a.igd_our_addr, {"spec": "10.1.2.3"})
-	t.compare("6 clear_devices() -> 0", func(p):
+		return a.igd_our_addr, {"spec": "10.1.2.3"}, [])
+	_pcompare("6 clear_devices() -> 0", func(p):
 		var u = p.upnp_with([p.new_device(), p.new_device()])
 		u.clear_devices()
-		return u.get_device_count(), {"spec": 0})
+		return u.get_device_count(), {"spec": 0}, [])
 
 
 # --- 7. get_gateway() --------------------------------------------------------------------------
 
 func check_gateway_choice() -> void:
-	t.compare("7 statuses [5,0,0] -> get_gateway() is index 1", func(p):
+	_pcompare("7 statuses [5,0,0] -> get_gateway() is index 1", func(p):
 		var ds := []
 		for s in [5, 0, 0]:
 			var d = p.new_device()
@@ -235,8 +250,8 @@ func check_gateway_choice() -> void:
 			ds.append(d)
 		var u = p.upnp_with(ds)
 		var g = u.get_gateway()
-		return [g == ds[0], g == ds[1], g == ds[2]], {"spec": [false, true, false]})
-	t.compare("7 all invalid -> null, add_port_mapping(1234) -> 26, delete -> 26, query ''", func(p):
+		return [g == ds[0], g == ds[1], g == ds[2]], {"spec": [false, true, false]}, [])
+	_pcompare("7 all invalid -> null, add_port_mapping(1234) -> 26, delete -> 26, query ''", func(p):
 		var ds := []
 		for s in [9, 5, 1, 42]:
 			var d = p.new_device()
@@ -245,7 +260,7 @@ func check_gateway_choice() -> void:
 		var u = p.upnp_with(ds)
 		return [u.get_gateway() == null, u.add_port_mapping(1234), u.delete_port_mapping(1234), u.query_external_address()],
 		{"spec": [true, 26, 26, ""]})
-	t.compare("7 hand-built valid device is the gateway (fields untouched)", func(p):
+	_pcompare("7 hand-built valid device is the gateway (fields untouched)", func(p):
 		var d = p.hand_device("http://127.0.0.1:9/ctl", WANIP1, "192.168.1.50")
 		var u = p.upnp_with([d])
 		var g = u.get_gateway()
@@ -256,62 +271,64 @@ func check_gateway_choice() -> void:
 # --- 8. UPNPDevice.add_port_mapping validation ------------------------------------------------
 
 func check_device_add_validation() -> void:
-	t.compare("8 fresh device add_port_mapping(1234) -> 16", func(p): return p.new_device().add_port_mapping(1234), {"spec": 16})
-	t.compare("8 status 9, port 0, proto 'x' -> 16 (status first)", func(p):
-		return p.new_device().add_port_mapping(0, 0, "", "x"), {"spec": 16})
+	_pcompare("8 fresh device add_port_mapping(1234) -> 16", func(p): return p.new_device().add_port_mapping(1234), {"spec": 16}, [M_INVALID_GATEWAY])
+	_pcompare("8 status 9, port 0, proto 'x' -> 16 (status first)", func(p):
+		return p.new_device().add_port_mapping(0, 0, "", "x"), {"spec": 16}, [M_INVALID_GATEWAY])
 	var cases := [
-		[[0], 17], [[65536], 17], [[-5], 17], [[1234, -1], 17], [[1234, 65536], 17],
-		[[1234, 0, "", "udp"], 18], [[1234, 0, "", "Tcp"], 18], [[1234, 0, "", "UDP "], 18],
-		[[1234, 0, "", " UDP"], 18], [[1234, 0, "", ""], 18],
-		[[1234, 0, "", "UDP", -1], 19], [[0, 0, "", "x", -1], 17], [[1234, 70000, "", "x", -1], 17],
-		[[1234, 0, "", "x", -1], 18],
+		[[0], 17, M_PORT], [[65536], 17, M_PORT], [[-5], 17, M_PORT], [[1234, -1], 17, M_PORT_INTERNAL],
+		[[1234, 65536], 17, M_PORT_INTERNAL],
+		[[1234, 0, "", "udp"], 18, M_PROTOCOL], [[1234, 0, "", "Tcp"], 18, M_PROTOCOL],
+		[[1234, 0, "", "UDP "], 18, M_PROTOCOL], [[1234, 0, "", " UDP"], 18, M_PROTOCOL],
+		[[1234, 0, "", ""], 18, M_PROTOCOL],
+		[[1234, 0, "", "UDP", -1], 19, M_DURATION], [[0, 0, "", "x", -1], 17, M_PORT],
+		[[1234, 70000, "", "x", -1], 17, M_PORT_INTERNAL], [[1234, 0, "", "x", -1], 18, M_PROTOCOL],
 	]
 	for c in cases:
 		var a: Array = c[0]
-		t.compare("8 valid status, add_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
+		_pcompare("8 valid status, add_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
 			var d = p.new_device()
 			d.igd_status = 0
-			return d.callv("add_port_mapping", a), {"spec": c[1]})
-	t.compare("8 via UPNP: valid gateway, add_port_mapping(0) -> 17", func(p):
+			return d.callv("add_port_mapping", a), {"spec": c[1]}, [c[2]])
+	_pcompare("8 via UPNP: valid gateway, add_port_mapping(0) -> 17", func(p):
 		var d = p.new_device()
 		d.igd_status = 0
-		return p.upnp_with([d]).add_port_mapping(0), {"spec": 17})
-	t.compare("8 via UPNP: valid gateway, delete_port_mapping(1234, 'tcp') -> 18", func(p):
+		return p.upnp_with([d]).add_port_mapping(0), {"spec": 17}, [M_PORT])
+	_pcompare("8 via UPNP: valid gateway, delete_port_mapping(1234, 'tcp') -> 18", func(p):
 		var d = p.new_device()
 		d.igd_status = 0
-		return p.upnp_with([d]).delete_port_mapping(1234, "tcp"), {"spec": 18})
+		return p.upnp_with([d]).delete_port_mapping(1234, "tcp"), {"spec": 18}, [M_PROTOCOL])
 
 
 # --- 9. valid status, empty control URL ------------------------------------------------------
 
 func check_empty_control_url() -> void:
-	t.compare("9 status 0, empty control URL: add(1234) -> 23", func(p):
+	_pcompare("9 status 0, empty control URL: add(1234) -> 23", func(p):
 		var d = p.new_device()
 		d.igd_status = 0
 		return d.add_port_mapping(1234), {"spec": 23})
-	t.compare("9 status 0, empty control URL: query_external_address() -> ''", func(p):
+	_pcompare("9 status 0, empty control URL: query_external_address() -> ''", func(p):
 		var d = p.new_device()
 		d.igd_status = 0
 		return d.query_external_address(), {"spec": ""})
-	t.compare("9 fresh device query_external_address() -> '' (invalid gateway)", func(p):
-		return p.new_device().query_external_address(), {"spec": ""})
+	_pcompare("9 fresh device query_external_address() -> '' (invalid gateway)", func(p):
+		return p.new_device().query_external_address(), {"spec": ""}, [M_INVALID_GATEWAY])
 
 
 # --- 10. UPNPDevice.delete_port_mapping on a fresh device ---------------------------------------
 
 func check_device_delete_validation() -> void:
-	for c in [[[1234], 23], [[0], 17], [[70000], 17], [[-1], 17], [[1234, "tcp"], 18], [[0, "tcp"], 17],
-			[[1234, "TCP"], 23]]:
+	for c in [[[1234], 23, true], [[0], 17, [M_PORT]], [[70000], 17, [M_PORT]], [[-1], 17, [M_PORT]],
+			[[1234, "tcp"], 18, [M_PROTOCOL]], [[0, "tcp"], 17, [M_PORT]], [[1234, "TCP"], 23, true]]:
 		var a: Array = c[0]
-		t.compare("10 fresh device delete_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
-			return p.new_device().callv("delete_port_mapping", a), {"spec": c[1]})
+		_pcompare("10 fresh device delete_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
+			return p.new_device().callv("delete_port_mapping", a), {"spec": c[1]}, c[2])
 
 
 # --- 11. igd_status accepts any int ------------------------------------------------------------
 
 func check_status_any_int() -> void:
 	# The engine stores the enum unsigned: -1 reads back as 4294967295.
-	t.compare("11 igd_status 42 / -1 / 0 / 5 -> value read back, is_valid_gateway()", func(p):
+	_pcompare("11 igd_status 42 / -1 / 0 / 5 -> value read back, is_valid_gateway()", func(p):
 		var d = p.new_device()
 		var out := []
 		for s in [42, -1, 0, 5]:
@@ -322,7 +339,7 @@ func check_status_any_int() -> void:
 	# in Godot 4.6.3. Through the property, the setter and set()/get().
 	var wide := [-2, 4294967296, 4294967301, 2147483648, -2147483648, -2147483649,
 		9223372036854775807, -9223372036854775808]
-	t.compare("11 igd_status -2 / 2^32 / 2^32+5 / 2^31 / -2^31 / -2^31-1 / 2^63-1 / -2^63 -> [property, setter, set()] read back, is_valid_gateway()", func(p):
+	_pcompare("11 igd_status -2 / 2^32 / 2^32+5 / 2^31 / -2^31 / -2^31-1 / 2^63-1 / -2^63 -> [property, setter, set()] read back, is_valid_gateway()", func(p):
 		var d = p.new_device()
 		var out := []
 		for s in wide:
@@ -344,7 +361,7 @@ func check_status_any_int() -> void:
 			[0, true, 0, true, 0, true]]})
 	# What the stored value means to the commands (no traffic: port 0 is rejected after the
 	# gateway check): 2^32 is stored as 0, a valid gateway (17); -1 and 2^32+5 are not (16).
-	t.compare("11 igd_status 2^32 / -1 / 2^32+5 then add_port_mapping(0), query_external_address()", func(p):
+	_pcompare("11 igd_status 2^32 / -1 / 2^32+5 then add_port_mapping(0), query_external_address()", func(p):
 		var out := []
 		for s in [4294967296, -1, 4294967301]:
 			var d = p.new_device()
@@ -357,13 +374,27 @@ func check_status_any_int() -> void:
 
 func check_control_url_parsing() -> void:
 	for url in ["ftp://x/y", "127.0.0.1:80/ctl", "", "http//127.0.0.1/ctl", "htp://127.0.0.1/ctl"]:
-		t.compare("12 control URL %s: add/delete/query -> 23/23/''" % t.fmt(url), func(p):
+		_pcompare("12 control URL %s: add/delete/query -> 23/23/''" % t.fmt(url), func(p):
 			var d = p.hand_device(url, WANIP1, "192.168.1.50")
 			return [d.add_port_mapping(1234), d.delete_port_mapping(1234), d.query_external_address()],
 			{"spec": [23, 23, ""]})
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+## t.compare() that also compares what both sides printed during the call (a second row
+## "<title> | printed", see conformance.gd): `lines` is the spec's list of the engine's lines,
+## or true where the spec states no exact text.
+func _pcompare(title: String, fn: Callable, opts := {}, lines = true) -> void:
+	var o := opts.duplicate()
+	o["printed"] = lines
+	t.compare(title, fn, o)
+
+
+## The index error of ERR_FAIL_INDEX as the engine words it (spec 5).
+static func m_index(index: int, size: int) -> String:
+	return "ERROR: Index index = %d is out of bounds (devices.size() = %d)." % [index, size]
+
 
 func _cls(p, kind: String) -> String:
 	return p.upnp_class if kind == "upnp" else p.device_class
