@@ -35,7 +35,8 @@ export IGD_PREFIX="${IGD_PREFIX:-igd}"
 source "$REPO/tests/testbed/common.sh"
 SUITE=res://tests/conformance/conformance.gd
 SIM_SCENARIOS=(none scripted igd2-public igd1-public igd2-double-nat not-connected ppp-only printer-and-router
-    desc-http-500-empty desc-malformed-xml desc-hang soap-http-500-empty soap-malformed-xml
+    desc-http-500-empty desc-empty desc-malformed-xml desc-hang soap-http-500-empty soap-empty soap-malformed-xml
+    slow-http
     location-other-host odd-source-port slow-ssdp permanent-lease-only lowercase-protocol-rejected
     upnp-error wanip-v1-relative-url-with-urlbase namespace-prefixed-description)
 

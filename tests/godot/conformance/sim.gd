@@ -227,6 +227,22 @@ func scn_desc_truncated() -> void:
 	_discovery_rows({})
 
 
+func scn_desc_empty() -> void:
+	# 200 with an empty body: IGD_STATUS_HTTP_EMPTY on both (spec §2.7 step 3).
+	_discovery_rows({"status": 2})
+
+
+func scn_slow_http() -> void:
+	# Every HTTP answer 300 ms late, well inside both clients' bounds: found by both.
+	_discovery_rows({"status": 0, "svc": WANIP2})
+
+
+func scn_soap_empty() -> void:
+	# Every SOAP answer is a 200 with no body: commands are 23 HTTP_ERROR on both (spec idea 18).
+	_discovery_rows({})
+	_mapping_rows({})
+
+
 func scn_desc_hang() -> void:
 	_discovery_rows({"status": 1})
 
