@@ -21,6 +21,10 @@ use crate::transport::ssdp_socket::{SsdpSocket, SsdpSocketConfig, MAX_DATAGRAM};
 /// slice is the delay between a gateway being validated and discovery noticing it (25 ms made
 /// discovery of a router that answers at 50 ms take over 100 ms).
 const SLICE: Duration = Duration::from_millis(5);
+/// How long before the caller's timeout the SSDP wait ends, so that closing the socket and
+/// handing back the result still happen within the timeout: with nothing answering,
+/// `discover()` returns within `timeout`, not just after it.
+const RETURN_RESERVE: Duration = Duration::from_millis(1);
 /// Most devices kept (and validated) from one discovery.
 const MAX_DEVICES: usize = 32;
 /// HTTP exchanges one validation makes at most (description, then status and address of up
@@ -30,7 +34,8 @@ const EXCHANGES_PER_VALIDATION: u32 = 5;
 /// Discover UPnP devices and validate each one on its own.
 ///
 /// Sends the search targets together, collects answers until the first valid gateway plus
-/// `options.settle` (never past `options.timeout`), validates every kept device, and calls
+/// `options.settle` (never past `options.timeout`: the wait ends 1 ms before it, so that the
+/// call returns within it), validates every kept device, and calls
 /// `on_device` as each one is classified. Returns the devices in the engine's order (most
 /// recent answer first). `Err(NoDevices)` when nothing answered; `Ok` with an empty list when
 /// answers came but none passed the filter.
@@ -46,7 +51,7 @@ pub fn discover(
     on_device: &mut dyn FnMut(&DiscoveredDevice),
 ) -> Result<Vec<DiscoveredDevice>, DiscoverError> {
     let start = Instant::now();
-    let deadline = later(start, options.timeout);
+    let deadline = later(start, options.timeout.saturating_sub(RETURN_RESERVE));
     let socket = SsdpSocket::open(&SsdpSocketConfig {
         ipv6: options.ipv6,
         local_port: options.local_port,

@@ -2,9 +2,13 @@
 //! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
 //! precise [`RequestError`].
 
+use std::cell::RefCell;
 use std::io::{ErrorKind, Read};
 use std::time::Duration;
 
+use ureq::unversioned::transport::DefaultConnector;
+
+use super::resolver::LiteralResolver;
 use crate::client::HttpLimits;
 use crate::error::RequestError;
 use crate::proto::url::HttpUrl;
@@ -35,11 +39,39 @@ pub fn checked_url(url: &str) -> Result<(HttpUrl, String), RequestError> {
     Ok((parsed, normalised))
 }
 
+/// Largest response head (status line and headers) accepted.
+const MAX_RESPONSE_HEADER: usize = 16 * 1024;
+/// ureq's per-connection output buffer. Its default buffers (128 KiB each way) are allocated
+/// with mmap and unmapped again for every connection, which cost about as much as the SOAP
+/// exchange itself on a LAN; a SOAP request is at most `max_soap_request` (2 KiB) plus headers.
+const OUTPUT_BUFFER: usize = 8 * 1024;
+
 /// Longest timeout handed to ureq; larger values are clamped so deadlines cannot overflow.
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
+/// The agent for `limits`, built once per thread and set of limits (building one per request
+/// was a measurable part of a SOAP call on a LAN). Agents keep no connection (`max_idle_*` 0),
+/// so reusing one changes nothing on the wire.
 fn agent(limits: &HttpLimits) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    thread_local! {
+        static AGENTS: RefCell<Vec<(HttpLimits, ureq::Agent)>> = const { RefCell::new(Vec::new()) };
+    }
+    AGENTS.with(|agents| {
+        let mut agents = agents.borrow_mut();
+        if let Some((_, agent)) = agents.iter().find(|(l, _)| l == limits) {
+            return agent.clone();
+        }
+        let agent = new_agent(limits);
+        if agents.len() >= 8 {
+            agents.remove(0);
+        }
+        agents.push((*limits, agent.clone()));
+        agent
+    })
+}
+
+fn new_agent(limits: &HttpLimits) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .max_redirects(0)
         .max_redirects_will_error(false)
         .http_status_as_error(false)
@@ -47,10 +79,12 @@ fn agent(limits: &HttpLimits) -> ureq::Agent {
         .timeout_global(Some(limits.total_timeout.min(MAX_TIMEOUT)))
         .max_idle_connections(0)
         .max_idle_connections_per_host(0)
-        .max_response_header_size(16 * 1024)
+        .max_response_header_size(MAX_RESPONSE_HEADER)
+        .input_buffer_size(2 * MAX_RESPONSE_HEADER)
+        .output_buffer_size(OUTPUT_BUFFER)
         .user_agent(USER_AGENT)
-        .build()
-        .new_agent()
+        .build();
+    ureq::Agent::with_parts(config, DefaultConnector::new(), LiteralResolver::default())
 }
 
 /// `GET url` (a device description).
