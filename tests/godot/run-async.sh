@@ -175,6 +175,15 @@ check_quit_bounds() {
     return $bad
 }
 
+# quit_checks: what every quit step requires besides its own checks (sets ok=1 on a failure):
+# no script error, no panic/leak line, and the shutdown and quit-to-exit bounds.
+quit_checks() {
+    has "SCRIPT ERROR" && ok=1
+    no_bad_lines || ok=1
+    check_quit_bounds "$END_MS" || ok=1
+    return 0
+}
+
 echo "=== async-sim"
 bash "$REPO/tests/lib/isolated.sh" bash "$0" --inside-sim igd2-public async-sim res://tests/test_async.gd --target=sim
 verdict async-sim $? "test_async.gd against gdnat-simgw"
@@ -205,9 +214,7 @@ ok=0
 has "QUIT-DURING-DISCOVER: quitting" || ok=1
 has "unexpected discover_completed" && ok=1
 has "left to time out" && ok=1
-has "SCRIPT ERROR" && ok=1
-no_bad_lines || ok=1
-check_quit_bounds "$END_MS" || ok=1
+quit_checks
 echo "quit-during-discover: $BOUNDS"
 verdict quit-during-discover $ok "exit code $RC, $MS ms, $BOUNDS, no left-to-time-out notice, no leak/panic/script error lines"
 
@@ -222,9 +229,7 @@ ok=0
 grep -q -E 'validation threads in flight: [1-9]' "$LOG" || ok=1
 has "QUIT-DURING-DISCOVER: quitting" || ok=1
 has "unexpected discover_completed" && ok=1
-has "SCRIPT ERROR" && ok=1
-no_bad_lines || ok=1
-check_quit_bounds "$END_MS" || ok=1
+quit_checks
 # The hanging description download runs on the core's own validation thread: the shutdown
 # must count it (gdnat_igd::helper_threads), keep the library loaded for it and say so.
 grep -q -E '^gdnat: shutdown: .* [1-9][0-9]* left' "$LOG" || ok=1
@@ -245,9 +250,7 @@ grep -q 'accepted=[1-9]' <<<"$line" || ok=1
 has "QUIT-DURING-REQUEST: request in flight, quitting" || ok=1
 has "left to time out in the background" || ok=1
 has "unexpected port_mapping_added" && ok=1
-has "SCRIPT ERROR" && ok=1
-no_bad_lines || ok=1
-check_quit_bounds "$END_MS" || ok=1
+quit_checks
 echo "quit-during-request: $BOUNDS"
 verdict quit-during-request $ok "exit code ${RC:-?} after ${MS:-?} ms with a request hanging, $BOUNDS, no leak/panic/script error lines"
 

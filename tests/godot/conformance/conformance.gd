@@ -76,15 +76,7 @@ func test_conformance() -> void:
 func compare(title: String, fn: Callable, opts := {}) -> void:
 	var e := _run_side(engine, fn)
 	var o := _run_side(ours, fn)
-	var verdict := "DIFF"
-	if not ours.available():
-		verdict = "DIFF"
-	elif _same(e.value, o.value):
-		verdict = "SAME"
-	elif opts.has("allowed") and not ALLOWED_IDS.has(opts.allowed):
-		verdict = "DIFF: unknown allowed id %s" % opts.allowed
-	elif opts.has("allowed") and _matches(e.value, opts.engine) and _matches(o.value, opts.ours):
-		verdict = "ALLOWED(%s)" % opts.allowed
+	var verdict := _verdict(e.value, o.value, opts)
 	if opts.has("spec") and not _matches(e.value, opts.spec):
 		verdict = "SPEC? engine should be %s" % fmt(opts.spec)
 	var e_text: String = e.text + (" (%d ms)" % e.ms if opts.get("timed", false) else "")
@@ -183,21 +175,28 @@ func _compare_printed(title: String, e: Dictionary, o: Dictionary, opts: Diction
 	if capture == null:
 		skip(row, "this Godot has no Logger class (4.5+), printed lines cannot be captured")
 		return
-	var verdict := "DIFF"
-	var allowed: Dictionary = opts.get("printed_allowed", {})
-	if not ours.available():
-		verdict = "DIFF"
-	elif _same(e.printed, o.printed):
-		verdict = "SAME"
-	elif allowed.has("allowed") and not ALLOWED_IDS.has(allowed.allowed):
-		verdict = "DIFF: unknown allowed id %s" % allowed.allowed
-	elif allowed.has("allowed") and _matches(e.printed, allowed.engine) and _matches(o.printed, allowed.ours):
-		verdict = "ALLOWED(%s)" % allowed.allowed
+	var verdict := _verdict(e.printed, o.printed, opts.get("printed_allowed", {}))
 	if verdict == "DIFF" and ours.available() and _appends_detail(e.printed, o.printed):
 		verdict = "ALLOWED(D10)"
 	if typeof(opts.printed) == TYPE_ARRAY and not _matches(e.printed, opts.printed):
 		verdict = "SPEC? engine should print %s" % fmt(opts.printed)
 	record(row, fmt(e.printed), fmt(o.printed), verdict)
+
+
+## The verdict for one pair of values: SAME; ALLOWED(id) when `allowed` ({allowed, engine,
+## ours}) names a listed id and both values match its encoded engine and ours values; else DIFF.
+func _verdict(e_value, o_value, allowed: Dictionary) -> String:
+	if not ours.available():
+		return "DIFF"
+	if _same(e_value, o_value):
+		return "SAME"
+	if not allowed.has("allowed"):
+		return "DIFF"
+	if not ALLOWED_IDS.has(allowed.allowed):
+		return "DIFF: unknown allowed id %s" % allowed.allowed
+	if _matches(e_value, allowed.engine) and _matches(o_value, allowed.ours):
+		return "ALLOWED(%s)" % allowed.allowed
+	return "DIFF"
 
 
 ## D10: true when the engine printed only command-failure messages and each of ours' lines is
