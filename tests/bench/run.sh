@@ -172,7 +172,11 @@ if [ -n "$GDEXT" ]; then
             "$PROJ/addons/gdnat/$GDEXT_NAME"
         echo "res://addons/gdnat/$GDEXT_NAME" > "$PROJ/.godot/extension_list.cfg"
         STALE=""
-        if [ "$BUILD_KIND" = release ] && [ -n "$DEBUG_KEY_FILE" ]; then
+        if [ "$BUILD_KIND" = release ] && [ "$BUILD" = 1 ]; then
+            # --build ran cargo for the release build: it is the current code even when cargo
+            # had nothing to rebuild (its file may then be older than a later debug build).
+            STALE=" (built from the current sources by --build)"
+        elif [ "$BUILD_KIND" = release ] && [ -n "$DEBUG_KEY_FILE" ]; then
             # Say so when a debug build is newer: the release library may be stale.
             d=$(candidates debug "$DEBUG_KEY_FILE")
             if [ -n "$d" ] && [ "$d" -nt "$ORIGIN" ]; then
