@@ -145,6 +145,9 @@ pub enum RequestError {
     /// The body was larger than the cap.
     #[error("answer from {url} is larger than {limit} bytes")]
     BodyTooLarge { url: String, limit: usize },
+    /// The status line and headers were larger than the cap.
+    #[error("answer from {url} has a head (status line and headers) larger than {limit} bytes")]
+    HeadTooLarge { url: String, limit: usize },
     /// The body was cut short (fewer bytes than Content-Length, or a broken chunk).
     #[error("answer from {url} was truncated: {detail}")]
     Truncated { url: String, detail: String },

@@ -39,12 +39,16 @@ pub fn checked_url(url: &str) -> Result<(HttpUrl, String), RequestError> {
     Ok((parsed, normalised))
 }
 
-/// Largest response head (status line and headers) accepted.
-const MAX_RESPONSE_HEADER: usize = 16 * 1024;
-/// ureq's per-connection output buffer. Its default buffers (128 KiB each way) are allocated
-/// with mmap and unmapped again for every connection, which cost about as much as the SOAP
-/// exchange itself on a LAN; a SOAP request is at most `max_soap_request` (2 KiB) plus headers.
-const OUTPUT_BUFFER: usize = 8 * 1024;
+/// Largest response head (status line and headers) accepted; a router's is a few hundred bytes.
+const MAX_RESPONSE_HEADER: usize = 8 * 1024;
+/// ureq's per-connection buffers, allocated and zeroed for every connection. Its defaults
+/// (128 KiB each way) were mmapped and unmapped again on every SOAP call, which cost about as
+/// much as the exchange itself on a LAN. The input buffer holds the response head (and must be
+/// larger than [`MAX_RESPONSE_HEADER`] for that limit to be reported as such) and lends 10 KiB
+/// to the request body while it is sent; a SOAP request is at most `max_soap_request` (2 KiB)
+/// plus headers.
+const INPUT_BUFFER: usize = 12 * 1024;
+const OUTPUT_BUFFER: usize = 4 * 1024;
 
 /// Longest timeout handed to ureq; larger values are clamped so deadlines cannot overflow.
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
@@ -80,7 +84,7 @@ fn new_agent(limits: &HttpLimits) -> ureq::Agent {
         .max_idle_connections(0)
         .max_idle_connections_per_host(0)
         .max_response_header_size(MAX_RESPONSE_HEADER)
-        .input_buffer_size(2 * MAX_RESPONSE_HEADER)
+        .input_buffer_size(INPUT_BUFFER)
         .output_buffer_size(OUTPUT_BUFFER)
         .user_agent(USER_AGENT)
         .build();
@@ -152,6 +156,7 @@ fn map_request_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> Requ
             _ => RequestError::Io { url, detail: e.to_string() },
         },
         ureq::Error::HostNotFound => RequestError::Io { url, detail: "host not found".into() },
+        ureq::Error::LargeResponseHeader(..) => RequestError::HeadTooLarge { url, limit: MAX_RESPONSE_HEADER },
         other => RequestError::Io { url, detail: other.to_string() },
     }
 }
