@@ -190,18 +190,14 @@ impl<'a> Session<'a> {
         let limits = self.options.http;
         let cancel = self.validations.clone();
         let spawned = helper_threads::spawn("gdnat-validate", move || {
-            let device = panic::catch_unwind(AssertUnwindSafe(|| validate_device(&answer, &limits, &cancel))).unwrap_or_else(|_| {
-                let mut device = unvalidated(&answer);
-                device.detail = "validation failed unexpectedly (internal error)".into();
-                device
-            });
+            let device = panic::catch_unwind(AssertUnwindSafe(|| validate_device(&answer, &limits, &cancel)))
+                .unwrap_or_else(|_| unvalidated(&answer, "validation failed unexpectedly (internal error)"));
             let _ = tx.send((index, device));
         });
         match spawned {
             Ok(()) => self.running += 1,
             Err(error) => {
-                let mut device = unvalidated(&self.slots[index].answer);
-                device.detail = format!("could not start validation: {error}");
+                let device = unvalidated(&self.slots[index].answer, format!("could not start validation: {error}"));
                 self.slots[index].device = Some(device);
             }
         }
@@ -234,8 +230,7 @@ impl<'a> Session<'a> {
             .map(|slot| match slot.device {
                 Some(device) => device,
                 None => {
-                    let mut device = unvalidated(&slot.answer);
-                    device.detail = "description not fetched before discovery ended (a gateway was already found)".into();
+                    let device = unvalidated(&slot.answer, "description not fetched before discovery ended (a gateway was already found)");
                     on_device(&device);
                     device
                 }
@@ -250,7 +245,8 @@ impl Drop for Session<'_> {
     }
 }
 
-fn unvalidated(answer: &Answer) -> DiscoveredDevice {
+/// A device whose validation did not happen, reported as `HttpError` with `detail` saying why.
+fn unvalidated(answer: &Answer, detail: impl Into<String>) -> DiscoveredDevice {
     DiscoveredDevice {
         description_url: answer.location.clone(),
         service_type: answer.st.clone(),
@@ -259,6 +255,6 @@ fn unvalidated(answer: &Answer) -> DiscoveredDevice {
         gateway: None,
         external_ip: None,
         friendly_name: None,
-        detail: String::new(),
+        detail: detail.into(),
     }
 }

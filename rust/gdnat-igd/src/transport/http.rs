@@ -54,8 +54,8 @@ const OUTPUT_BUFFER: usize = 4 * 1024;
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
 /// The agent for `limits`, built once per thread and set of limits (building one per request
-/// was a measurable part of a SOAP call on a LAN). Agents keep no connection (`max_idle_*` 0),
-/// so reusing one changes nothing on the wire.
+/// was about 8 % of the client's instructions for a SOAP call). Agents keep no connection
+/// (`max_idle_*` 0), so reusing one changes nothing on the wire.
 fn agent(limits: &HttpLimits) -> ureq::Agent {
     thread_local! {
         static AGENTS: RefCell<Vec<(HttpLimits, ureq::Agent)>> = const { RefCell::new(Vec::new()) };
