@@ -124,7 +124,7 @@ pub struct Worker {
     running: Option<Running>,
     /// Outcomes known at call time while nothing was in flight: delivered first.
     ready: VecDeque<Outcome>,
-    /// Jobs submitted whose terminal outcome was not drained yet.
+    /// Jobs submitted whose terminal outcome was not taken yet.
     outstanding: usize,
     cancel: CancelToken,
 }
@@ -165,11 +165,6 @@ impl Worker {
             self.outstanding = self.outstanding.saturating_sub(1);
         }
         outcome
-    }
-
-    /// Takes every outcome that arrived, in order.
-    pub fn drain(&mut self) -> Vec<Outcome> {
-        std::iter::from_fn(|| self.next_outcome()).collect()
     }
 
     fn receive(&mut self) -> Option<Outcome> {
@@ -413,11 +408,16 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    /// Every outcome that arrived, in order.
+    fn drain(worker: &mut Worker) -> Vec<Outcome> {
+        std::iter::from_fn(|| worker.next_outcome()).collect()
+    }
+
     fn drain_until(worker: &mut Worker, count: usize) -> Vec<Outcome> {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut out = Vec::new();
         while out.len() < count && Instant::now() < deadline {
-            out.extend(worker.drain());
+            out.extend(drain(worker));
             std::thread::sleep(Duration::from_millis(5));
         }
         out
@@ -441,7 +441,7 @@ mod tests {
         worker.submit(echo(17));
         assert!(worker.running.is_none());
         assert!(!worker.is_idle());
-        let out = worker.drain();
+        let out = drain(&mut worker);
         assert_eq!(out.iter().map(code_of).collect::<Vec<_>>(), vec![17]);
         assert!(worker.is_idle());
     }
