@@ -26,6 +26,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=../testbed/probe.sh
 source "$REPO/tests/testbed/probe.sh"   # probe_send, probe_token, tb_is_up, TB_* names
+# shellcheck source=../lib/log-check.sh
+source "$REPO/tests/lib/log-check.sh"   # gdnat_bad_log_line
 
 PORT=7777
 PROTOS="TCP UDP"
@@ -223,14 +225,11 @@ unexpected=$(grep -a -E '^(SCRIPT ERROR|ERROR):' "$DEMO_LOG" \
 if [ -n "$unexpected" ]; then
     record FAIL engine-errors "$unexpected"
 fi
-# Like tests/godot/run-suite.sh: a Rust panic (godot-rust's hook prints "[panic <file>:<line>]",
-# Rust's default hook "panicked") or a leak report at exit fails the run, whatever its prefix.
-for pattern in "[panic" "panicked" "leaked at exit" "ObjectDB instances leaked"; do
-    bad_line=$(grep -a -m1 -F -- "$pattern" "$DEMO_LOG")
-    if [ -n "$bad_line" ]; then
-        record FAIL log-check "the demo output has '$pattern': $bad_line"
-    fi
-done
+# Like tests/godot/run-suite.sh: a Rust panic or a leak report at exit fails the run, whatever
+# its prefix (the patterns: tests/lib/log-check.sh).
+if bad_line=$(gdnat_bad_log_line "$DEMO_LOG"); then
+    record FAIL log-check "the demo output has a panic or leak line: $bad_line"
+fi
 # Nothing may be left behind on the router: its own table (read with miniupnpc's upnpc from
 # the LAN side) must list no mapping of the demo's port.
 table=$(ip netns exec "$TB_NS_LAN" timeout 20 upnpc -i -u "$TB_DESC_URL" -l 2>&1); table_rc=$?

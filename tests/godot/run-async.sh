@@ -149,7 +149,9 @@ run_script() { # run_script NAME TIMEOUT res://...
     echo "run-async: $1: exit $RC after $MS ms (log $LOG)"
 }
 has() { grep -q -F -- "$1" "$LOG"; }
-no_bad_lines() { ! grep -q -E '\[panic|panicked|leaked at exit|ObjectDB instances leaked' "$LOG"; }
+# shellcheck source=../lib/log-check.sh
+source "$REPO/tests/lib/log-check.sh"
+no_bad_lines() { ! gdnat_bad_log_line "$LOG" > /dev/null; }
 
 # The extension's own shutdown report and the process-level quit time (see the header: 4, 5).
 export GDNAT_REPORT_SHUTDOWN=1

@@ -8,9 +8,8 @@
 # Failure (exit 1) when Godot exits non-zero (the suite's own verdict, the watchdog, the
 # timeout) or when the log contains any of (fixed strings):
 #   SCRIPT ERROR | [panic | panicked | leaked at exit | ObjectDB instances leaked | Error loading extension
-# "[panic" is how godot-rust 0.5.5's panic hook reports every Rust panic, on any thread
-# (`ERROR: [panic <file>:<line>]  <message>`, godot-core private.rs format_panic_message);
-# "panicked" is Rust's default hook (a panic before the extension is initialised).
+# The panic and leak patterns are tests/lib/log-check.sh's (shared with run-async.sh and the
+# demo).
 # tests/godot/run-async.sh proves the check with a deliberate panic (panic-detection).
 # The defaults: --timeout 300, --name from the script's file name, --project <repo>/godot-project.
 #
@@ -53,7 +52,9 @@ timeout --kill-after=10 "$timeout_s" "$HERE/godot.sh" --headless --path "$projec
 rc=${PIPESTATUS[0]}
 
 bad=0
-for pattern in "SCRIPT ERROR" "[panic" "panicked" "leaked at exit" "ObjectDB instances leaked" "Error loading extension"; do
+# shellcheck source=../lib/log-check.sh
+source "$HERE/../lib/log-check.sh"
+for pattern in "SCRIPT ERROR" "${GDNAT_BAD_LOG_PATTERNS[@]}" "Error loading extension"; do
     n=$(grep -c -F -- "$pattern" "$log" 2>/dev/null || true)
     n=${n:-0}
     if [ "$n" -gt 0 ]; then
