@@ -1,0 +1,230 @@
+//! TCP with deadlines and cancellation: [`connect`] and a [`DeadlineStream`] whose reads and
+//! writes wait on the socket until a deadline, or end at once on cancellation.
+//!
+//! Errors are `io::Error`s, so these plug into `io::Read`/`io::Write` users: a passed deadline
+//! is `ErrorKind::TimedOut`, a cancel is [`crate::wait::cancelled_io_error`] (recognised by
+//! [`crate::wait::is_cancelled_io_error`]).
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Instant;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::wait::{Interest, WaitOutcome, Waiter};
+
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(ErrorKind::TimedOut, format!("{what} timed out"))
+}
+
+/// Connects to `to` by `deadline` at the latest; the stream comes back non-blocking, with
+/// `TCP_NODELAY` set. A blackholed address ends at `deadline` (`TimedOut`), a cancel at once.
+/// A refused connection is `ConnectionRefused`.
+pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
+    waiter.check().map_err(|e| e.into_io())?;
+    let socket = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    let _ = socket.set_tcp_nodelay(true);
+    match socket.connect(&SockAddr::from(to)) {
+        Ok(()) => return Ok(socket.into()),
+        Err(e) if e.kind() == ErrorKind::WouldBlock || e.raw_os_error() == Some(EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    let stream: TcpStream = socket.into();
+    loop {
+        match waiter.wait(&stream, Interest::Writable, deadline).map_err(|e| e.into_io())? {
+            WaitOutcome::TimedOut => return Err(timed_out("connect")),
+            WaitOutcome::Ready => {}
+        }
+        if let Some(error) = stream.take_error()? {
+            return Err(error);
+        }
+        match stream.peer_addr() {
+            Ok(_) => return Ok(stream),
+            // Not connected yet (a spurious readiness): wait again.
+            Err(e) if e.kind() == ErrorKind::NotConnected => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `EINPROGRESS`, which a non-blocking connect returns on Unix (Windows says `WSAEWOULDBLOCK`,
+/// which is `WouldBlock`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const EINPROGRESS: i32 = 115;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const EINPROGRESS: i32 = 36;
+#[cfg(not(unix))]
+const EINPROGRESS: i32 = i32::MIN;
+
+/// A non-blocking TCP stream whose `Read` and `Write` wait on the socket until a deadline
+/// (`TimedOut` after it) and end at once when the waiter's token is cancelled. The deadline
+/// can be moved between operations ([`set_deadline`](Self::set_deadline)).
+#[derive(Debug)]
+pub struct DeadlineStream {
+    stream: TcpStream,
+    waiter: Waiter,
+    deadline: Instant,
+}
+
+impl DeadlineStream {
+    /// Wraps a connected stream (made non-blocking here).
+    pub fn new(stream: TcpStream, waiter: Waiter, deadline: Instant) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        Ok(Self { stream, waiter, deadline })
+    }
+
+    /// Connects with [`connect`] by `connect_deadline`; reads and writes then end by
+    /// `deadline`.
+    pub fn connect(to: SocketAddr, connect_deadline: Instant, deadline: Instant, waiter: Waiter) -> io::Result<Self> {
+        let stream = connect(to, connect_deadline.min(deadline), &waiter)?;
+        Ok(Self { stream, waiter, deadline })
+    }
+
+    /// The instant after which reads and writes fail with `TimedOut`.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves the deadline.
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+    }
+
+    /// The stream itself (non-blocking).
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// The waiter (and through it the token) this stream waits with.
+    pub fn waiter(&self) -> &Waiter {
+        &self.waiter
+    }
+
+    /// Closes both directions; later reads see the end, later writes fail.
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.stream.shutdown(Shutdown::Both)
+    }
+
+    fn wait(&self, interest: Interest, what: &str) -> io::Result<()> {
+        match self.waiter.wait(&self.stream, interest, self.deadline).map_err(|e| e.into_io())? {
+            WaitOutcome::Ready => Ok(()),
+            WaitOutcome::TimedOut => Err(timed_out(what)),
+        }
+    }
+}
+
+impl Read for DeadlineStream {
+    /// Reads what is there, or waits for data until the deadline. `Ok(0)` is the peer's close.
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        loop {
+            self.waiter.check().map_err(|e| e.into_io())?;
+            match (&self.stream).read(buffer) {
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => self.wait(Interest::Readable, "read")?,
+                result => return result,
+            }
+        }
+    }
+}
+
+impl Write for DeadlineStream {
+    /// Writes what fits now, or waits for room until the deadline.
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        loop {
+            self.waiter.check().map_err(|e| e.into_io())?;
+            match (&self.stream).write(data) {
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => self.wait(Interest::Writable, "write")?,
+                result => return result,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::CancelToken;
+    use crate::wait::is_cancelled_io_error;
+    use std::net::TcpListener;
+    use std::thread;
+    use std::time::Duration;
+
+    fn waiter(token: &CancelToken) -> Waiter {
+        Waiter::new(token).unwrap()
+    }
+
+    #[test]
+    fn connects_reads_and_writes_on_loopback() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4];
+            peer.read_exact(&mut request).unwrap();
+            peer.write_all(b"pong").unwrap();
+            request
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut stream = DeadlineStream::connect(addr, deadline, deadline, waiter(&CancelToken::new())).unwrap();
+        stream.write_all(b"ping").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert_eq!(answer, b"pong");
+        assert_eq!(&server.join().unwrap(), b"ping");
+    }
+
+    #[test]
+    fn a_refused_connect_is_refused() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let error = connect(SocketAddr::from(([127, 0, 0, 1], port)), deadline, &waiter(&CancelToken::new())).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_at_the_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut stream = DeadlineStream::connect(addr, deadline, deadline, waiter(&CancelToken::new())).unwrap();
+        let _accepted = listener.accept().unwrap();
+        let read_deadline = Instant::now() + Duration::from_millis(30);
+        stream.set_deadline(read_deadline);
+        let error = stream.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::TimedOut);
+        assert!(Instant::now() >= read_deadline);
+    }
+
+    #[test]
+    fn cancelling_ends_a_read_that_would_wait_for_ever() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let token = CancelToken::new();
+        let far = Instant::now() + Duration::from_secs(30);
+        let mut stream = DeadlineStream::connect(addr, far, far, waiter(&token.child())).unwrap();
+        let _accepted = listener.accept().unwrap();
+        let canceller = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(30));
+            token.cancel();
+        });
+        let mut sink = Vec::new();
+        let error = stream.read_to_end(&mut sink).unwrap_err();
+        assert!(is_cancelled_io_error(&error), "{error}");
+        assert!(Instant::now() < far);
+        canceller.join().unwrap();
+    }
+
+    #[test]
+    fn a_connect_deadline_in_the_past_times_out_without_waiting() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let error = connect(listener.local_addr().unwrap(), Instant::now(), &waiter(&CancelToken::new()));
+        // Loopback may connect at once; otherwise the passed deadline ends it.
+        if let Err(error) = error {
+            assert_eq!(error.kind(), ErrorKind::TimedOut);
+        }
+    }
+}
