@@ -23,4 +23,4 @@ pub mod udp;
 pub mod wait;
 
 pub use cancel::{CancelHook, CancelToken};
-pub use wait::{Interest, WaitError, WaitOutcome, Waiter};
+pub use wait::{Interest, WaitError, WaitOutcome, Waiter, Wake, WakeOutcome};

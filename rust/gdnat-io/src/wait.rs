@@ -10,7 +10,8 @@
 
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
 use polling::{AsRawSource, AsSource, Event, Events, Poller};
@@ -34,6 +35,18 @@ pub enum WaitOutcome {
     Ready,
     /// The deadline passed first.
     TimedOut,
+}
+
+/// How a wakeable wait ([`Waiter::wait_wakeable`], [`Waiter::sleep_until`]) ended, when it
+/// did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeOutcome {
+    /// The socket is ready for what was asked.
+    Ready,
+    /// The deadline passed first.
+    TimedOut,
+    /// A [`Wake`] handle of the waiter was used (now or since the last wakeable wait).
+    Woken,
 }
 
 /// Why a wait gave no [`WaitOutcome`].
@@ -81,6 +94,7 @@ pub fn is_cancelled_io_error(error: &io::Error) -> bool {
 /// lives.
 pub struct Waiter {
     poller: Arc<Poller>,
+    woken: Arc<AtomicBool>,
     cancel: CancelToken,
     events: Mutex<Events>,
     _hook: CancelHook,
@@ -106,7 +120,14 @@ impl Waiter {
                 let _ = poller.notify();
             }
         });
-        Ok(Self { poller, cancel: cancel.clone(), events: Mutex::new(Events::new()), _hook: hook })
+        Ok(Self { poller, woken: Arc::default(), cancel: cancel.clone(), events: Mutex::new(Events::new()), _hook: hook })
+    }
+
+    /// A handle that other threads use to end this waiter's current or next wakeable wait
+    /// (for example a helper thread that has a result ready). Plain [`wait`](Self::wait)s
+    /// are not ended by it; the wake is kept for the next wakeable wait.
+    pub fn waker(&self) -> Wake {
+        Wake { poller: Arc::downgrade(&self.poller), woken: Arc::clone(&self.woken) }
     }
 
     /// The token this waiter watches.
@@ -131,27 +152,88 @@ impl Waiter {
     where
         S: AsRawSource + AsSource + Copy,
     {
+        match self.wait_registered(Some((socket, interest)), deadline, false)? {
+            WakeOutcome::Ready => Ok(WaitOutcome::Ready),
+            WakeOutcome::TimedOut | WakeOutcome::Woken => Ok(WaitOutcome::TimedOut),
+        }
+    }
+
+    /// As [`wait`](Self::wait), but also ends with `Woken` when a [`Wake`] handle of this
+    /// waiter is used (a wake that came before the call ends it at once).
+    pub fn wait_wakeable<S>(&self, socket: S, interest: Interest, deadline: Instant) -> Result<WakeOutcome, WaitError>
+    where
+        S: AsRawSource + AsSource + Copy,
+    {
+        self.wait_registered(Some((socket, interest)), deadline, true)
+    }
+
+    /// Waits for no socket: until `deadline` (`TimedOut`), a [`Wake`] (`Woken`) or the
+    /// token's cancel (`Err(Cancelled)`).
+    pub fn sleep_until(&self, deadline: Instant) -> Result<WakeOutcome, WaitError> {
+        self.wait_registered(None::<(&std::net::UdpSocket, Interest)>, deadline, true)
+    }
+
+    fn wait_registered<S>(&self, socket: Option<(S, Interest)>, deadline: Instant, wakeable: bool) -> Result<WakeOutcome, WaitError>
+    where
+        S: AsRawSource + AsSource + Copy,
+    {
         self.check()?;
-        let event = match interest {
-            Interest::Readable => Event::readable(KEY),
-            Interest::Writable => Event::writable(KEY),
+        let woken = || wakeable && self.woken.swap(false, Ordering::SeqCst);
+        if woken() {
+            return Ok(WakeOutcome::Woken);
+        }
+        let _registered = match socket {
+            Some((socket, interest)) => {
+                let event = match interest {
+                    Interest::Readable => Event::readable(KEY),
+                    Interest::Writable => Event::writable(KEY),
+                };
+                // SAFETY: `socket` is borrowed for this call and `Registered` deletes it from
+                // the poller before the call returns, on every path.
+                unsafe { self.poller.add(socket, event)? };
+                Some(Registered { poller: &self.poller, socket })
+            }
+            None => None,
         };
-        // SAFETY: `socket` is borrowed for this call and `Registered` deletes it from the
-        // poller before the call returns, on every path.
-        unsafe { self.poller.add(socket, event)? };
-        let _registered = Registered { poller: &self.poller, socket };
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             self.check()?;
+            if woken() {
+                return Ok(WakeOutcome::Woken);
+            }
             if Instant::now() >= deadline {
-                return Ok(WaitOutcome::TimedOut);
+                return Ok(WakeOutcome::TimedOut);
             }
             events.clear();
             self.poller.wait_deadline(&mut events, deadline)?;
             if events.iter().any(|e| e.key == KEY) {
-                return Ok(WaitOutcome::Ready);
+                return Ok(WakeOutcome::Ready);
             }
-            // A notify (the cancel hook), a spurious wake-up or an early timer: look again.
+            // A notify (a cancel or a wake), a spurious wake-up or the timer: look again.
+        }
+    }
+}
+
+/// Ends the current or next wakeable wait of one [`Waiter`] ([`Waiter::waker`]). Cheap to
+/// clone and to send to other threads; does nothing once the waiter is gone.
+#[derive(Clone)]
+pub struct Wake {
+    poller: Weak<Poller>,
+    woken: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for Wake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wake").finish_non_exhaustive()
+    }
+}
+
+impl Wake {
+    /// Ends the waiter's current wakeable wait with `Woken`, or its next one at once.
+    pub fn wake(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+        if let Some(poller) = self.poller.upgrade() {
+            let _ = poller.notify();
         }
     }
 }
@@ -229,6 +311,27 @@ mod tests {
         let waiter = Waiter::new(&token).unwrap();
         let result = waiter.wait(&socket, Interest::Readable, Instant::now() + Duration::from_secs(30));
         assert!(matches!(result, Err(WaitError::Cancelled)));
+    }
+
+    #[test]
+    fn a_wake_ends_a_wakeable_wait_but_not_a_plain_one() {
+        let socket = quiet_socket();
+        let waiter = Waiter::new(&CancelToken::new()).unwrap();
+        let wake = waiter.waker();
+        wake.wake();
+        let soon = Instant::now() + Duration::from_millis(5);
+        assert_eq!(waiter.wait(&socket, Interest::Readable, soon).unwrap(), WaitOutcome::TimedOut, "a plain wait ignores wakes");
+        let far = Instant::now() + Duration::from_secs(30);
+        assert_eq!(waiter.wait_wakeable(&socket, Interest::Readable, far).unwrap(), WakeOutcome::Woken, "the wake was kept");
+        let soon = Instant::now() + Duration::from_millis(5);
+        assert_eq!(waiter.sleep_until(soon).unwrap(), WakeOutcome::TimedOut, "a wake is used once");
+        let waker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            wake.wake();
+        });
+        assert_eq!(waiter.sleep_until(far).unwrap(), WakeOutcome::Woken);
+        assert!(Instant::now() < far);
+        waker.join().unwrap();
     }
 
     #[test]
