@@ -28,7 +28,7 @@ fn answer_with_head_padding(padding: usize) -> Reply {
 fn get(reply: Reply) -> Result<http::HttpResponse, gdnat_igd::RequestError> {
     let responder = Responder::start(vec![reply]);
     let start = Instant::now();
-    let result = http::get(&responder.url("/rootDesc.xml"), &LIMITS);
+    let result = http::get(&responder.url("/rootDesc.xml"), &LIMITS, &gdnat_igd::CancelToken::new());
     let elapsed = start.elapsed();
     assert!(elapsed < LIMITS.total_timeout + Duration::from_millis(700), "bound: took {elapsed:?}");
     result

@@ -185,18 +185,92 @@ fn odd_source_port_answers_are_accepted() {
     gw.stop();
 }
 
+/// Issue 8 item 3 / issue 13: `discover(timeout)` returns within its timeout plus 20 ms
+/// whatever a device's HTTP server does, and reports the device whose checks did not finish
+/// with the status the engine gives it. Before cancellation reached the HTTP exchange,
+/// discovery waited for the validation's own bound (here 1000 ms after the answer, so about
+/// 1050 ms for a 500 ms timeout; about 4050 ms with the default limits).
+///
+/// The assert adds [`SCHEDULING_MARGIN`]: on the shared 2-core machine (load average 11-13
+/// while other builds ran) the kernel woke the discovery thread from its timed wait up to
+/// 35 ms late, before any gdnat code ran after it. The 20 ms goal itself is measured on its own
+/// by `tests/bench/cancellation.sh` (docs/benchmarks.md); the margin still fails the old
+/// behaviour by far.
+const RETURN_SLACK: Duration = Duration::from_millis(20);
+/// See [`RETURN_SLACK`].
+const SCHEDULING_MARGIN: Duration = Duration::from_millis(150);
+
+/// Runs discover() on `scenario` with `timeout_ms` (and `limits`), checks that it returned
+/// within the timeout plus [`RETURN_SLACK`], and returns the single device it reported.
+fn unfinished_device(scenario: &str, timeout_ms: u64, limits: HttpLimits) -> DiscoveredDevice {
+    require_isolated_namespace();
+    let gw = start(scenario);
+    let mut options = options(gw.ssdp_addr(), timeout_ms);
+    options.http = limits;
+    let mut reported = Vec::new();
+    let start = Instant::now();
+    let result = discover(&options, &CancelToken::new(), &mut |d| reported.push(d.clone()));
+    let elapsed = start.elapsed();
+    println!("{scenario}: discover({timeout_ms}) returned in {elapsed:?}: {result:?}");
+    let bound = options.timeout + RETURN_SLACK + SCHEDULING_MARGIN;
+    assert!(elapsed <= bound, "{scenario}: discover({timeout_ms}) took {elapsed:?}, bound {bound:?}");
+    let devices = result.expect("discovered");
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    assert_eq!(reported.len(), 1, "on_device is called once for the unfinished device too");
+    gw.stop();
+    devices.into_iter().next().unwrap()
+}
+
 #[test]
 #[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
-fn desc_hang_device_is_http_error_after_its_bound() {
-    require_isolated_namespace();
-    let gw = start("desc-hang");
-    let (result, reported) = run(&options(gw.ssdp_addr(), 500));
-    let devices = result.expect("discovered");
-    assert_eq!(devices.len(), 1);
-    assert_eq!(devices[0].status, DeviceStatus::HttpError);
-    assert!(devices[0].detail.contains("timed out"), "{}", devices[0].detail);
-    assert_eq!(reported.len(), 1);
-    gw.stop();
+fn desc_hang_device_is_http_error_at_the_discovery_timeout() {
+    let device = unfinished_device("desc-hang", 500, LIMITS);
+    assert_eq!(device.status, DeviceStatus::HttpError, "{}", device.detail);
+    assert!(device.detail.contains("discovery ended"), "{}", device.detail);
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn desc_hang_with_the_default_bounds_returns_within_2000_ms() {
+    let device = unfinished_device("desc-hang", 2000, HttpLimits::default());
+    assert_eq!(device.status, DeviceStatus::HttpError, "{}", device.detail);
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn desc_trickle_one_byte_per_second_is_http_error_at_the_discovery_timeout() {
+    let device = unfinished_device("desc-trickle", 1500, HttpLimits::default());
+    assert_eq!(device.status, DeviceStatus::HttpError, "{}", device.detail);
+    assert!(device.detail.contains("discovery ended"), "{}", device.detail);
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn soap_hang_device_is_not_connected_at_the_discovery_timeout() {
+    // The description comes at once; GetStatusInfo never answers. The engine's miniupnpc
+    // reports an IGD whose status call failed as "IGD, not connected" (igd_status 6).
+    let device = unfinished_device("soap-hang", 600, HttpLimits::default());
+    assert_eq!(device.status, DeviceStatus::NotConnected, "{}", device.detail);
+    assert!(device.detail.contains("discovery ended"), "{}", device.detail);
+    assert!(device.gateway.is_none());
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn soap_trickle_device_is_not_connected_at_the_discovery_timeout() {
+    let device = unfinished_device("soap-trickle", 1500, HttpLimits::default());
+    assert_eq!(device.status, DeviceStatus::NotConnected, "{}", device.detail);
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn answers_just_inside_the_http_bound_are_cut_at_the_discovery_timeout() {
+    // Every answer comes 3800 ms after its request, inside the 4000 ms bound: with 2000 ms the
+    // description is not in; with 5000 ms it is (at 3.8 s) but GetStatusInfo is not.
+    let device = unfinished_device("slow-http-near-bound", 2000, HttpLimits::default());
+    assert_eq!(device.status, DeviceStatus::HttpError, "{}", device.detail);
+    let device = unfinished_device("slow-http-near-bound", 5000, HttpLimits::default());
+    assert_eq!(device.status, DeviceStatus::NotConnected, "{}", device.detail);
 }
 
 #[test]

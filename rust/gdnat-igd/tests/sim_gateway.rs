@@ -19,7 +19,7 @@ use gdnat_igd::proto::description::parse_description;
 use gdnat_igd::result_code::IgdStatus;
 use gdnat_igd::transport::http::{self, HttpResponse};
 use gdnat_igd::{
-    AddAnyPortMappingError, AddPortMappingError, DeletePortMappingError, DeviceStatus, GetExternalIpError,
+    AddAnyPortMappingError, CancelToken, AddPortMappingError, DeletePortMappingError, DeviceStatus, GetExternalIpError,
     GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError, GetStatusInfoError, Protocol, RequestError,
     UpnpErrorCode, UpnpResult,
 };
@@ -27,7 +27,7 @@ use gdnat_simgw::SLOW_HTTP_DELAY;
 
 /// The description fetch on its own (the transport call validation makes first), bounded.
 fn fetch_description(url: &str) -> Result<HttpResponse, RequestError> {
-    bounded(|| http::get(url, &LIMITS))
+    bounded(|| http::get(url, &LIMITS, &CancelToken::new()))
 }
 
 /// Checks a device's classification and the engine's IGDStatus for it.
@@ -304,7 +304,7 @@ fn slow_http_above_the_bound_is_timeout_within_the_bound() {
     let short = HttpLimits { connect_timeout: Duration::from_millis(100), total_timeout: Duration::from_millis(150), ..LIMITS };
     assert!(SLOW_HTTP_DELAY > short.total_timeout, "the scenario's delay must be above the bound");
     let url = gw.description_url(0);
-    let err = bounded_by(exchange_bound(&short), || http::get(&url, &short)).unwrap_err();
+    let err = bounded_by(exchange_bound(&short), || http::get(&url, &short, &CancelToken::new())).unwrap_err();
     assert_eq!(err, RequestError::Timeout { url, millis: 150 });
     let mut gateway = raw_gateway(&gw, WANIP2);
     gateway.limits = short;
@@ -364,7 +364,7 @@ fn lowercase_protocol_rejected_answers_402_to_a_lowercase_request() {
     let args: Vec<(&str, &str)> = actions::ADD_PORT_MAPPING_ARGS.iter().copied().zip(values).collect();
     let body = build_request(&gateway.service_type, actions::ADD_PORT_MAPPING, &args);
     let header = soap_action_header(&gateway.service_type, actions::ADD_PORT_MAPPING);
-    let response = bounded(|| http::post_soap(&gateway.control_url, &header, &body, &LIMITS)).expect("an answer");
+    let response = bounded(|| http::post_soap(&gateway.control_url, &header, &body, &LIMITS, &CancelToken::new())).expect("an answer");
     assert_eq!(response.status, 500);
     let Ok(SoapAnswer::Fault(answer)) = parse_answer(&response.text()) else { panic!("not a fault: {}", response.text()) };
     assert_eq!(answer, fault(UpnpErrorCode::InvalidArgs, "Invalid Args"));

@@ -251,6 +251,9 @@ pub enum FaultKind {
     Hang,
     /// Wait this long, then go on with the next matching rule or the normal answer.
     Delay(Duration),
+    /// The normal answer, written one byte every this long (a link that trickles); the
+    /// connection is closed at stop or after [`SimConfig::max_hang`], whichever comes first.
+    Trickle(Duration),
     /// A SOAP fault (HTTP 500) with this UPnP error code and description (only for actions).
     UpnpError(u16, String),
 }

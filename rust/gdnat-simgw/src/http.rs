@@ -207,18 +207,9 @@ pub fn write_response(
     server: &str,
     stop: &AtomicBool,
 ) {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
-    if resp.xml {
-        head.push_str("Content-Type: text/xml; charset=\"utf-8\"\r\n");
-    }
-    head.push_str(&format!(
-        "Connection: close\r\nContent-Length: {}\r\nServer: {server}\r\nExt:\r\n\r\n",
-        resp.declared_len
-    ));
+    let data = response_bytes(resp, server);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut data: Vec<u8> = head.into_bytes();
-    data.extend_from_slice(&resp.body);
     let mut sent = 0;
     while sent < data.len() {
         if stop.load(Ordering::Relaxed) || Instant::now() >= deadline {
@@ -237,6 +228,46 @@ pub fn write_response(
         }
     }
     let _ = stream.flush();
+}
+
+/// Writes the answer one byte every `interval` (head included), stopping at `stop`, after
+/// `limit`, or when the client goes away.
+pub fn write_response_trickled(
+    stream: &mut TcpStream,
+    resp: &HttpResponse,
+    server: &str,
+    interval: Duration,
+    limit: Duration,
+    stop: &AtomicBool,
+) {
+    let data = response_bytes(resp, server);
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+    let end = Instant::now() + limit;
+    for byte in data.chunks(1) {
+        if stream.write_all(byte).is_err() {
+            return;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() || !sleep_unless_stopped(interval.min(left), stop) {
+            return;
+        }
+    }
+}
+
+/// The answer's bytes on the wire: status line, headers, body.
+fn response_bytes(resp: &HttpResponse, server: &str) -> Vec<u8> {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+    if resp.xml {
+        head.push_str("Content-Type: text/xml; charset=\"utf-8\"\r\n");
+    }
+    head.push_str(&format!(
+        "Connection: close\r\nContent-Length: {}\r\nServer: {server}\r\nExt:\r\n\r\n",
+        resp.declared_len
+    ));
+    let mut data: Vec<u8> = head.into_bytes();
+    data.extend_from_slice(&resp.body);
+    data
 }
 
 /// Sleeps `d`, waking early when `stop` is set. Returns false if stopped.

@@ -43,7 +43,7 @@ pub use description::{build_description, connection_service_type, ssdp_targets, 
 pub use gateway::SimGateway;
 pub use netns::require_isolated_namespace;
 pub use scenarios::{
-    scenario, scenario_names, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY,
+    scenario, scenario_names, NEAR_BOUND_HTTP_DELAY, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY, TRICKLE_INTERVAL,
     UPNP_ERROR_DEFAULT,
 };
 pub use server::RecordedRequest;

@@ -31,8 +31,11 @@ pub fn scenario_names() -> &'static [&'static str] {
         "soap-truncated",
         "soap-oversized",
         "soap-hang",
+        "desc-trickle",
+        "soap-trickle",
         "slow-ssdp",
         "slow-http",
+        "slow-http-near-bound",
         "location-other-host",
         "odd-source-port",
         "permanent-lease-only",
@@ -51,6 +54,14 @@ pub const SLOW_SSDP_DELAY: Duration = Duration::from_millis(300);
 
 /// Delay before every HTTP answer (description and SOAP) of the `slow-http` scenario.
 pub const SLOW_HTTP_DELAY: Duration = Duration::from_millis(300);
+
+/// Interval between two bytes of the `desc-trickle` and `soap-trickle` answers: one byte per
+/// second, so an answer of a few hundred bytes never completes within any client bound.
+pub const TRICKLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Delay before every HTTP answer of the `slow-http-near-bound` scenario: just inside gdnat's
+/// default HTTP bound of one exchange (`HttpLimits::default().total_timeout`, 4000 ms).
+pub const NEAR_BOUND_HTTP_DELAY: Duration = Duration::from_millis(3800);
 
 /// UPnP error of the `upnp-error` scenario on AddPortMapping (override per action with
 /// extra [`FaultKind::UpnpError`] rules, which the binary's `--error` adds first).
@@ -78,8 +89,10 @@ fn igd1(r: &mut RouterConfig) {
 /// | printer-and-router | device 0 is a printer (answers ssdp:all/rootdevice), device 1 the router |
 /// | desc-* | the description GET fails: 500 without body, 200 without body (empty), malformed XML, truncated, 2 MiB, hang |
 /// | soap-* | every SOAP action fails the same ways |
+/// | desc-trickle, soap-trickle | the description / every SOAP answer is sent one byte per second |
 /// | slow-ssdp | SSDP answers after 300 ms |
 /// | slow-http | every HTTP answer (description and SOAP) comes after 300 ms |
+/// | slow-http-near-bound | every HTTP answer comes after 3800 ms, just inside the default 4000 ms bound |
 /// | location-other-host | LOCATION names 127.0.0.2, where (only) the HTTP server listens |
 /// | odd-source-port | SSDP answers come from another UDP port than the one searched |
 /// | permanent-lease-only | IGD:1; AddPortMapping with a lease != 0 fails with 725 |
@@ -110,6 +123,8 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
         "soap-truncated" => vec![faulty(FaultTarget::AnyAction, FaultKind::Truncated)],
         "soap-oversized" => vec![faulty(FaultTarget::AnyAction, FaultKind::Oversized)],
         "soap-hang" => vec![faulty(FaultTarget::AnyAction, FaultKind::Hang)],
+        "desc-trickle" => vec![faulty(FaultTarget::Description, FaultKind::Trickle(TRICKLE_INTERVAL))],
+        "soap-trickle" => vec![faulty(FaultTarget::AnyAction, FaultKind::Trickle(TRICKLE_INTERVAL))],
         "slow-ssdp" => {
             let mut d = router(|_| {});
             d.ssdp_delay = SLOW_SSDP_DELAY;
@@ -118,6 +133,11 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
         "slow-http" => {
             let mut d = router(|_| {});
             d.http_delay = SLOW_HTTP_DELAY;
+            vec![d]
+        }
+        "slow-http-near-bound" => {
+            let mut d = router(|_| {});
+            d.http_delay = NEAR_BOUND_HTTP_DELAY;
             vec![d]
         }
         "location-other-host" => {

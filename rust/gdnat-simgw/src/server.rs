@@ -244,6 +244,10 @@ fn serve_connection(mut stream: TcpStream, peer: SocketAddr, device: &Device, sh
     if req.method == "HEAD" {
         resp.body.clear();
     }
+    if let Some(FaultKind::Trickle(interval)) = fault {
+        http::write_response_trickled(&mut stream, &resp, server, *interval, shared.max_hang, stop);
+        return;
+    }
     http::write_response(&mut stream, &resp, server, stop);
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
@@ -263,8 +267,8 @@ fn shape(normal: String, status: u16, fault: Option<&FaultKind>) -> HttpResponse
         Some(FaultKind::Truncated) => faults::truncated(status, &normal),
         Some(FaultKind::Oversized) => faults::oversized(status, &normal),
         Some(FaultKind::UpnpError(code, desc)) => HttpResponse::xml(500, build_fault(*code, desc)),
-        // Handled before shaping.
-        Some(FaultKind::Hang) | Some(FaultKind::Delay(_)) => HttpResponse::xml(status, normal),
+        // Handled before shaping (Trickle when writing).
+        Some(FaultKind::Hang) | Some(FaultKind::Delay(_)) | Some(FaultKind::Trickle(_)) => HttpResponse::xml(status, normal),
     }
 }
 

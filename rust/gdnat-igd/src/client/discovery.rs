@@ -3,9 +3,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::thread;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use gdnat_io::{Wake, WakeOutcome, Waiter};
 
 use super::validate::{validate_device, Answer};
 use super::{DeviceStatus, DiscoverOptions, DiscoveredDevice};
@@ -16,20 +19,17 @@ use crate::proto::ssdp::{self, SearchGroup};
 use crate::proto::url::HttpUrl;
 use crate::transport::ssdp_socket::{SsdpSocket, SsdpSocketConfig, MAX_DATAGRAM};
 
-/// The longest single wait, so cancellation, deadlines and finished validations are seen
-/// promptly. Validation results arrive on a channel the socket wait cannot watch, so this
-/// slice is the delay between a gateway being validated and discovery noticing it (25 ms made
-/// discovery of a router that answers at 50 ms take over 100 ms).
-const SLICE: Duration = Duration::from_millis(5);
 /// How long before the caller's timeout the SSDP wait ends, so that closing the socket and
 /// handing back the result still happen within the timeout: with nothing answering,
 /// `discover()` returns within `timeout`, not just after it.
 const RETURN_RESERVE: Duration = Duration::from_millis(1);
+/// How long discovery waits, once it has stopped, for the validations it cancelled to hand
+/// in their (cancelled) results. Their I/O ends at once on cancel, so they usually answer in
+/// microseconds; a device whose validation has not answered by then is reported from what is
+/// known (see [`unfinished`]).
+const CANCEL_GRACE: Duration = Duration::from_millis(5);
 /// Most devices kept (and validated) from one discovery.
 const MAX_DEVICES: usize = 32;
-/// HTTP exchanges one validation makes at most (description, then status and address of up
-/// to two services); with the per-exchange bound this bounds the wait for validations.
-const EXCHANGES_PER_VALIDATION: u32 = 5;
 
 /// Discover UPnP devices and validate each one on its own.
 ///
@@ -41,10 +41,14 @@ const EXCHANGES_PER_VALIDATION: u32 = 5;
 /// answers came but none passed the filter.
 ///
 /// Answers whose LOCATION host is not the answer's source address are ignored. Devices are
-/// validated on helper threads, each bounded by `options.http`; when discovery ends early
-/// because a gateway was found, a device whose validation has not finished yet is reported as
-/// `HttpError` with a detail saying so. Without a connected gateway, discovery waits for every
-/// validation to finish (each is bounded).
+/// validated on helper threads, each bounded by `options.http`. Validations never hold the
+/// call: when discovery ends (its timeout passed, or a gateway was found and `settle` passed)
+/// the validations still running are cancelled, which ends their HTTP exchanges at once, and
+/// their devices are reported with the status the engine gives a device whose checks failed
+/// the same way: `HttpError` while the description was still being fetched, `NotConnected`
+/// while its connection service was being asked (see [`unfinished`]). So `discover()` returns
+/// within `options.timeout` plus a few milliseconds whatever the devices do. Cancelling
+/// `cancel` ends it at once with `Cancelled`.
 pub fn discover(
     options: &DiscoverOptions,
     cancel: &CancelToken,
@@ -58,9 +62,10 @@ pub fn discover(
         ttl: options.ttl,
         multicast_if: options.multicast_if.as_deref(),
     })?;
+    let waiter = Waiter::new(cancel).map_err(|e| DiscoverError::Socket { stage: "creating the poller", detail: e.to_string() })?;
     send_searches(&socket, options)?;
 
-    let mut session = Session::new(options, cancel);
+    let mut session = Session::new(options, cancel, waiter.waker());
     let mut buffer = [0u8; MAX_DATAGRAM];
     let mut settle_until: Option<Instant> = None;
     loop {
@@ -70,31 +75,21 @@ pub fn discover(
         if session.collect(on_device) && settle_until.is_none() {
             settle_until = Some(later(Instant::now(), options.settle).min(deadline));
         }
-        let now = Instant::now();
         let end = settle_until.unwrap_or(deadline);
-        if now >= end {
+        if Instant::now() >= end {
             break;
         }
-        if let Some((len, from)) = socket.recv_until(&mut buffer, end.min(now + SLICE))? {
+        // Ends with a datagram, at `end`, or when a validation hands in its result.
+        if let Some((len, from)) = socket.recv_until(&mut buffer, end, &waiter)? {
             session.answer(&buffer[..len], from);
         }
     }
-    if settle_until.is_none() {
-        // Each validation is bounded by its HTTP limits; this bound only guards against a
-        // validation that never reports (it cannot: its thread always sends a result).
-        let validations_end = later(Instant::now(), options.http.total_timeout.saturating_mul(EXCHANGES_PER_VALIDATION) + Duration::from_secs(1));
-        while session.pending() > 0 && Instant::now() < validations_end {
-            if cancel.is_cancelled() {
-                return Err(DiscoverError::Cancelled);
-            }
-            thread::sleep(SLICE);
-            session.collect(on_device);
-        }
-    }
+    let reason = if settle_until.is_some() { "a gateway was already found" } else { "the discovery timeout passed" };
+    session.stop(&waiter, on_device)?;
     if !session.any_answer {
         return Err(DiscoverError::NoDevices { millis: options.timeout.as_millis().min(u128::from(u64::MAX)) as u64 });
     }
-    Ok(session.finish(on_device))
+    Ok(session.finish(reason, on_device))
 }
 
 /// `instant + duration`, saturating at a day (a huge timeout must not overflow).
@@ -132,6 +127,8 @@ fn send_searches(socket: &SsdpSocket, options: &DiscoverOptions) -> Result<(), D
 struct Slot {
     answer: Answer,
     device: Option<DiscoveredDevice>,
+    /// Set by the validation once the description is in and the SOAP probes start.
+    probing: Arc<AtomicBool>,
 }
 
 /// The state of one discovery: kept devices and the validations running for them. Dropping it
@@ -145,12 +142,17 @@ struct Session<'a> {
     by_location: HashMap<String, usize>,
     results_tx: Sender<(usize, DiscoveredDevice)>,
     results_rx: Receiver<(usize, DiscoveredDevice)>,
+    /// Ends discovery's socket wait when a validation has handed in its result.
+    wake: Wake,
     running: usize,
     any_answer: bool,
+    /// The validations were cancelled because discovery ended: results that come in now
+    /// say so in their detail.
+    stopped: bool,
 }
 
 impl<'a> Session<'a> {
-    fn new(options: &'a DiscoverOptions, cancel: &CancelToken) -> Self {
+    fn new(options: &'a DiscoverOptions, cancel: &CancelToken, wake: Wake) -> Self {
         let (results_tx, results_rx) = mpsc::channel();
         Self {
             options,
@@ -159,13 +161,35 @@ impl<'a> Session<'a> {
             by_location: HashMap::new(),
             results_tx,
             results_rx,
+            wake,
             running: 0,
             any_answer: false,
+            stopped: false,
         }
     }
 
-    fn pending(&self) -> usize {
-        self.running
+    /// Cancels the validations still running and waits up to [`CANCEL_GRACE`] for their
+    /// results (their exchanges end at once on cancel). `Err(Cancelled)` when the caller
+    /// cancelled meanwhile.
+    fn stop(&mut self, waiter: &Waiter, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> Result<(), DiscoverError> {
+        self.stopped = true;
+        self.validations.cancel();
+        let grace_end = Instant::now() + CANCEL_GRACE;
+        loop {
+            self.collect(on_device);
+            if self.running == 0 {
+                return Ok(());
+            }
+            match waiter.sleep_until(grace_end) {
+                Ok(WakeOutcome::Woken | WakeOutcome::Ready) => {}
+                Ok(WakeOutcome::TimedOut) => {
+                    self.collect(on_device);
+                    return Ok(());
+                }
+                Err(gdnat_io::WaitError::Cancelled) => return Err(DiscoverError::Cancelled),
+                Err(gdnat_io::WaitError::Io(_)) => return Ok(()),
+            }
+        }
     }
 
     /// Handles one datagram: parse, filter, check the source, dedupe, start validation.
@@ -185,14 +209,17 @@ impl<'a> Session<'a> {
         let answer = Answer { location: answer.location, st: answer.st, usn: answer.usn };
         let index = self.slots.len();
         self.by_location.insert(answer.location.clone(), index);
-        self.slots.push(Slot { answer: answer.clone(), device: None });
+        let probing = Arc::new(AtomicBool::new(false));
+        self.slots.push(Slot { answer: answer.clone(), device: None, probing: Arc::clone(&probing) });
         let tx = self.results_tx.clone();
+        let wake = self.wake.clone();
         let limits = self.options.http;
         let cancel = self.validations.clone();
         let spawned = helper_threads::spawn("gdnat-validate", move || {
-            let device = panic::catch_unwind(AssertUnwindSafe(|| validate_device(&answer, &limits, &cancel)))
+            let device = panic::catch_unwind(AssertUnwindSafe(|| validate_device(&answer, &limits, &cancel, &probing)))
                 .unwrap_or_else(|_| unvalidated(&answer, "validation failed unexpectedly (internal error)"));
             let _ = tx.send((index, device));
+            wake.wake();
         });
         match spawned {
             Ok(()) => self.running += 1,
@@ -208,8 +235,11 @@ impl<'a> Session<'a> {
         let mut connected = false;
         loop {
             match self.results_rx.try_recv() {
-                Ok((index, device)) => {
+                Ok((index, mut device)) => {
                     self.running = self.running.saturating_sub(1);
+                    if self.stopped && device.detail.contains("cancelled") {
+                        device.detail = format!("checks stopped when discovery ended: {}", device.detail);
+                    }
                     connected |= device.status.is_connected();
                     on_device(&device);
                     if let Some(slot) = self.slots.get_mut(index) {
@@ -221,8 +251,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// The devices, most recent answer first; unfinished ones as `HttpError`.
-    fn finish(mut self, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> Vec<DiscoveredDevice> {
+    /// The devices, most recent answer first; unfinished ones as [`unfinished`] says, with
+    /// `reason` (why discovery ended) in their detail.
+    fn finish(mut self, reason: &str, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> Vec<DiscoveredDevice> {
         self.collect(on_device);
         std::mem::take(&mut self.slots)
             .into_iter()
@@ -230,7 +261,7 @@ impl<'a> Session<'a> {
             .map(|slot| match slot.device {
                 Some(device) => device,
                 None => {
-                    let device = unvalidated(&slot.answer, "description not fetched before discovery ended (a gateway was already found)");
+                    let device = unfinished(&slot.answer, slot.probing.load(Ordering::SeqCst), reason);
                     on_device(&device);
                     device
                 }
@@ -243,6 +274,23 @@ impl Drop for Session<'_> {
     fn drop(&mut self) {
         self.validations.cancel();
     }
+}
+
+/// A device whose validation had not answered when discovery ended, with the status the
+/// engine (miniupnpc) gives a device whose checks fail at the same step: `HttpError` when its
+/// description was not in yet (a description fetch that times out leaves the HTTP status at
+/// -1), `NotConnected` when its connection service had not answered `GetStatusInfo` yet (a
+/// failing status call makes miniupnpc's `UPNP_GetValidIGD` fall through to "IGD, not
+/// connected").
+fn unfinished(answer: &Answer, probing: bool, reason: &str) -> DiscoveredDevice {
+    let mut device = unvalidated(answer, "");
+    if probing {
+        device.status = DeviceStatus::NotConnected;
+        device.detail = format!("connection status not known when discovery ended ({reason})");
+    } else {
+        device.detail = format!("description not fetched when discovery ended ({reason})");
+    }
+    device
 }
 
 /// A device whose validation did not happen, reported as `HttpError` with `detail` saying why.

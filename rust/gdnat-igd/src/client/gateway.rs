@@ -2,6 +2,7 @@
 
 use super::soap_call::{self, CallError};
 use super::{HttpLimits, PortMappingEntry, PortMappingRequest, Protocol, StatusInfo};
+use crate::cancel::CancelToken;
 use crate::error::{
     AddAnyPortMappingError, AddPortMappingError, DeletePortMappingError, GetExternalIpError,
     GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError, GetStatusInfoError, RequestError,
@@ -34,8 +35,75 @@ impl Gateway {
         }
     }
 
+    /// This gateway's operations, each ended at once with `RequestError::Cancelled` when
+    /// `cancel` (or an ancestor of it) is cancelled, wherever the exchange is blocked:
+    /// connecting, sending or waiting for the answer.
+    pub fn with_cancel<'a>(&'a self, cancel: &'a CancelToken) -> CancellableGateway<'a> {
+        CancellableGateway { gateway: self, cancel }
+    }
+
+    /// AddPortMapping.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn add_port_mapping(&self, request: &PortMappingRequest) -> Result<(), AddPortMappingError> {
+        self.with_cancel(&CancelToken::new()).add_port_mapping(request)
+    }
+
+    /// AddAnyPortMapping (IGD v2): the router picks a free external port near the requested
+    /// one and returns it.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn add_any_port_mapping(&self, request: &PortMappingRequest) -> Result<u16, AddAnyPortMappingError> {
+        self.with_cancel(&CancelToken::new()).add_any_port_mapping(request)
+    }
+
+    /// DeletePortMapping with the wildcard remote host.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn delete_port_mapping(&self, external_port: u16, protocol: Protocol) -> Result<(), DeletePortMappingError> {
+        self.with_cancel(&CancelToken::new()).delete_port_mapping(external_port, protocol)
+    }
+
+    /// GetExternalIPAddress. The address is returned as the router wrote it (trimmed), which
+    /// may be empty when the router has no WAN address.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn get_external_ip(&self) -> Result<String, GetExternalIpError> {
+        self.with_cancel(&CancelToken::new()).get_external_ip()
+    }
+
+    /// GetStatusInfo.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn get_status_info(&self) -> Result<StatusInfo, GetStatusInfoError> {
+        self.with_cancel(&CancelToken::new()).get_status_info()
+    }
+
+    /// GetSpecificPortMappingEntry with the wildcard remote host.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn get_specific_port_mapping_entry(&self, external_port: u16, protocol: Protocol) -> Result<PortMappingEntry, GetSpecificPortMappingEntryError> {
+        self.with_cancel(&CancelToken::new()).get_specific_port_mapping_entry(external_port, protocol)
+    }
+
+    /// GetGenericPortMappingEntry: the row at `index` of the router's table.
+    ///
+    /// Not cancellable: see [`with_cancel`](Self::with_cancel).
+    pub fn get_generic_port_mapping_entry(&self, index: u32) -> Result<PortMappingEntry, GetGenericPortMappingEntryError> {
+        self.with_cancel(&CancelToken::new()).get_generic_port_mapping_entry(index)
+    }
+}
+
+/// The operations of a [`Gateway`] under a [`CancelToken`] ([`Gateway::with_cancel`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CancellableGateway<'a> {
+    gateway: &'a Gateway,
+    cancel: &'a CancelToken,
+}
+
+impl CancellableGateway<'_> {
     fn call(&self, action: &str, args: &[(&str, &str)]) -> Result<Vec<(String, String)>, CallError> {
-        soap_call::call(&self.control_url, &self.service_type, action, args, &self.limits)
+        soap_call::call(&self.gateway.control_url, &self.gateway.service_type, action, args, &self.gateway.limits, self.cancel)
     }
 
     /// AddPortMapping.
@@ -50,7 +118,7 @@ impl Gateway {
     pub fn add_any_port_mapping(&self, request: &PortMappingRequest) -> Result<u16, AddAnyPortMappingError> {
         let values = mapping_values(request);
         let answer = self.call(actions::ADD_ANY_PORT_MAPPING, &mapping_args(&values)).map_err(CallError::into_op::<AddAnyPortMappingError>)?;
-        let fields = Fields { values: &answer, url: &self.control_url };
+        let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(fields.port("NewReservedPort")?)
     }
 
@@ -66,14 +134,14 @@ impl Gateway {
     /// may be empty when the router has no WAN address.
     pub fn get_external_ip(&self) -> Result<String, GetExternalIpError> {
         let answer = self.call(actions::GET_EXTERNAL_IP_ADDRESS, &[]).map_err(CallError::into_op::<GetExternalIpError>)?;
-        let fields = Fields { values: &answer, url: &self.control_url };
+        let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(fields.required("NewExternalIPAddress")?.trim().to_string())
     }
 
     /// GetStatusInfo.
     pub fn get_status_info(&self) -> Result<StatusInfo, GetStatusInfoError> {
         let answer = self.call(actions::GET_STATUS_INFO, &[]).map_err(CallError::into_op::<GetStatusInfoError>)?;
-        let fields = Fields { values: &answer, url: &self.control_url };
+        let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(StatusInfo {
             connection_status: fields.required("NewConnectionStatus")?.trim().to_string(),
             last_connection_error: fields.optional("NewLastConnectionError").trim().to_string(),
@@ -90,7 +158,7 @@ impl Gateway {
         let port = external_port.to_string();
         let args = key_args(&port, protocol);
         let answer = self.call(actions::GET_SPECIFIC_PORT_MAPPING_ENTRY, &args).map_err(CallError::into_op::<GetSpecificPortMappingEntryError>)?;
-        let fields = Fields { values: &answer, url: &self.control_url };
+        let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(PortMappingEntry {
             remote_host: String::new(),
             external_port,
@@ -108,7 +176,7 @@ impl Gateway {
         let index = index.to_string();
         let args = [(actions::GENERIC_ENTRY_ARGS[0], index.as_str())];
         let answer = self.call(actions::GET_GENERIC_PORT_MAPPING_ENTRY, &args).map_err(CallError::into_op::<GetGenericPortMappingEntryError>)?;
-        let fields = Fields { values: &answer, url: &self.control_url };
+        let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(PortMappingEntry {
             remote_host: fields.optional("NewRemoteHost").trim().to_string(),
             external_port: fields.port("NewExternalPort")?,

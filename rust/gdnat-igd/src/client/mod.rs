@@ -7,7 +7,7 @@ mod soap_call;
 mod validate;
 
 pub use discovery::discover;
-pub use gateway::Gateway;
+pub use gateway::{CancellableGateway, Gateway};
 pub use validate::validate_device_at;
 
 use std::time::Duration;

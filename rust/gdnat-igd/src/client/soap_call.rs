@@ -1,5 +1,6 @@
 //! One SOAP exchange with a connection service, reduced to values or a fault.
 
+use crate::cancel::CancelToken;
 use crate::client::HttpLimits;
 use crate::error::{Fault, RequestError};
 use crate::proto::soap::{build_request, parse_answer, soap_action_header, SoapAnswer};
@@ -34,9 +35,10 @@ pub(crate) fn call(
     action: &str,
     args: &[(&str, &str)],
     limits: &HttpLimits,
+    cancel: &CancelToken,
 ) -> Result<Vec<(String, String)>, CallError> {
     let body = build_request(service_type, action, args);
-    let response = http::post_soap(control_url, &soap_action_header(service_type, action), &body, limits)
+    let response = http::post_soap(control_url, &soap_action_header(service_type, action), &body, limits, cancel)
         .map_err(CallError::Request)?;
     let text = response.text();
     let url = control_url.to_string();

@@ -2,6 +2,7 @@
 //! services, ask each for its status and WAN address, and classify the device.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{DeviceStatus, DiscoveredDevice, Gateway, HttpLimits};
 use crate::cancel::CancelToken;
@@ -29,11 +30,14 @@ pub(crate) struct Answer {
 /// device it keeps. Bounded by `limits` per HTTP exchange (at most five exchanges).
 pub fn validate_device_at(description_url: &str, limits: &HttpLimits, cancel: &CancelToken) -> DiscoveredDevice {
     let answer = Answer { location: description_url.trim().to_string(), st: String::new(), usn: String::new() };
-    validate_device(&answer, limits, cancel)
+    validate_device(&answer, limits, cancel, &AtomicBool::new(false))
 }
 
-/// Validates one device. Uses only this device's own description and services.
-pub(crate) fn validate_device(answer: &Answer, limits: &HttpLimits, cancel: &CancelToken) -> DiscoveredDevice {
+/// Validates one device. Uses only this device's own description and services. Every
+/// exchange ends at once when `cancel` is cancelled. `probing` is set once the description
+/// is in and names connection services (the SOAP probes start): a caller that stops waiting
+/// before the end reports the device by it (see `discovery::unfinished`).
+pub(crate) fn validate_device(answer: &Answer, limits: &HttpLimits, cancel: &CancelToken, probing: &AtomicBool) -> DiscoveredDevice {
     let mut device = DiscoveredDevice {
         description_url: answer.location.clone(),
         service_type: answer.st.clone(),
@@ -44,7 +48,7 @@ pub(crate) fn validate_device(answer: &Answer, limits: &HttpLimits, cancel: &Can
         friendly_name: None,
         detail: String::new(),
     };
-    let response = match http::get(&answer.location, limits) {
+    let response = match http::get(&answer.location, limits, cancel) {
         Ok(response) => response,
         Err(error) => {
             device.detail = format!("description fetch failed: {error}");
@@ -71,6 +75,7 @@ pub(crate) fn validate_device(answer: &Answer, limits: &HttpLimits, cancel: &Can
         };
         return device;
     }
+    probing.store(true, Ordering::SeqCst);
     probe_services(&mut device, &description, &services, limits, cancel);
     device
 }
@@ -106,7 +111,7 @@ fn probe_services(
                 continue;
             }
         };
-        let status = match gateway.get_status_info() {
+        let status = match gateway.with_cancel(cancel).get_status_info() {
             Ok(status) => status,
             Err(error) => {
                 notes.push(format!("{}: GetStatusInfo failed: {error}", service.service_type));
@@ -117,7 +122,7 @@ fn probe_services(
             notes.push(format!("{}: connection status {:?}", service.service_type, status.connection_status));
             continue;
         }
-        match gateway.get_external_ip() {
+        match gateway.with_cancel(cancel).get_external_ip() {
             Ok(ip) if !is_reserved(&ip) => {
                 device.status = DeviceStatus::ConnectedPublic;
                 device.external_ip = Some(ip);

@@ -1,14 +1,15 @@
 //! The HTTP client for description fetches and SOAP calls: ureq with no redirects, no TLS, no
 //! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
-//! precise [`RequestError`].
+//! precise [`RequestError`]. The connection is ours ([`super::cancellable`]): cancelling the
+//! request's [`CancelToken`] ends its connect, write or read at once (`RequestError::Cancelled`).
 
 use std::cell::RefCell;
 use std::io::{ErrorKind, Read};
 use std::time::Duration;
 
-use ureq::unversioned::transport::DefaultConnector;
-
+use super::cancellable::{with_cancel, CancellableConnector};
 use super::resolver::LiteralResolver;
+use crate::cancel::CancelToken;
 use crate::client::HttpLimits;
 use crate::error::RequestError;
 use crate::proto::url::HttpUrl;
@@ -88,31 +89,44 @@ fn new_agent(limits: &HttpLimits) -> ureq::Agent {
         .output_buffer_size(OUTPUT_BUFFER)
         .user_agent(USER_AGENT)
         .build();
-    ureq::Agent::with_parts(config, DefaultConnector::new(), LiteralResolver::default())
+    ureq::Agent::with_parts(config, CancellableConnector, LiteralResolver::default())
 }
 
-/// `GET url` (a device description).
-pub fn get(url: &str, limits: &HttpLimits) -> Result<HttpResponse, RequestError> {
+/// `GET url` (a device description). Cancelling `cancel` ends it at once with `Cancelled`.
+pub fn get(url: &str, limits: &HttpLimits, cancel: &CancelToken) -> Result<HttpResponse, RequestError> {
     let (_, normalised) = checked_url(url)?;
-    let result = agent(limits).get(&normalised).header("Connection", "close").call();
-    finish(result, url, limits)
+    with_cancel(cancel, || {
+        let result = agent(limits).get(&normalised).header("Connection", "close").call();
+        finish(result, url, limits)
+    })
+    .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error })
 }
 
 /// `POST url` with a SOAP body, `SOAPAction: <soap_action>` (already quoted),
 /// `Content-Type: text/xml; charset="utf-8"` and `Connection: close`. A body larger than
-/// `limits.max_soap_request` is `RequestTooLarge` and nothing is sent.
-pub fn post_soap(url: &str, soap_action: &str, body: &str, limits: &HttpLimits) -> Result<HttpResponse, RequestError> {
+/// `limits.max_soap_request` is `RequestTooLarge` and nothing is sent. Cancelling `cancel`
+/// ends it at once with `Cancelled`.
+pub fn post_soap(
+    url: &str,
+    soap_action: &str,
+    body: &str,
+    limits: &HttpLimits,
+    cancel: &CancelToken,
+) -> Result<HttpResponse, RequestError> {
     let (_, normalised) = checked_url(url)?;
     if body.len() > limits.max_soap_request {
         return Err(RequestError::RequestTooLarge { size: body.len(), limit: limits.max_soap_request });
     }
-    let result = agent(limits)
-        .post(&normalised)
-        .header("Content-Type", "text/xml; charset=\"utf-8\"")
-        .header("SOAPAction", soap_action)
-        .header("Connection", "close")
-        .send(body.as_bytes());
-    finish(result, url, limits)
+    with_cancel(cancel, || {
+        let result = agent(limits)
+            .post(&normalised)
+            .header("Content-Type", "text/xml; charset=\"utf-8\"")
+            .header("SOAPAction", soap_action)
+            .header("Connection", "close")
+            .send(body.as_bytes());
+        finish(result, url, limits)
+    })
+    .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error })
 }
 
 fn finish(

@@ -4,9 +4,9 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use gdnat_io::{Interest, WaitError, Waiter, WakeOutcome};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::client::LocalPort;
@@ -15,11 +15,6 @@ use crate::proto::ssdp::SSDP_PORT;
 
 /// Largest datagram read; longer ones are cut (an SSDP answer is a few hundred bytes).
 pub const MAX_DATAGRAM: usize = 2048;
-
-/// The step of a receive wait. The socket is non-blocking and a wait sleeps in steps this
-/// short, because a socket receive timeout is rounded up to the kernel's timer tick (4 ms or
-/// more), which made discovery with nothing answering overrun its timeout by a few ms.
-const POLL_STEP: Duration = Duration::from_millis(1);
 
 /// How the socket is set up.
 #[derive(Clone, Debug)]
@@ -127,20 +122,28 @@ impl SsdpSocket {
         self.socket.send_to(datagram, to).map(|_| ()).map_err(socket_error("sending the M-SEARCH"))
     }
 
-    /// Waits until `until` at the latest for one datagram; `Ok(None)` when none came by then.
-    /// Returns at `until` within about a millisecond, never before it without a datagram.
-    pub fn recv_until(&self, buffer: &mut [u8; MAX_DATAGRAM], until: Instant) -> Result<Option<(usize, SocketAddr)>, DiscoverError> {
+    /// Waits until `until` at the latest for one datagram; `Ok(None)` when none came by then
+    /// (never before it) or when a [`gdnat_io::Wake`] of `waiter` was used. The wait sleeps in
+    /// the kernel on the socket with a precise deadline (no polling in steps) and ends at once
+    /// with `Cancelled` when the waiter's token is cancelled.
+    pub fn recv_until(
+        &self,
+        buffer: &mut [u8; MAX_DATAGRAM],
+        until: Instant,
+        waiter: &Waiter,
+    ) -> Result<Option<(usize, SocketAddr)>, DiscoverError> {
         loop {
             match self.socket.recv_from(buffer) {
                 Ok((len, from)) => return Ok(Some((len, from))),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => {}
                 Err(e) => return Err(socket_error("receiving")(e)),
             }
-            let remaining = until.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Ok(None);
+            match waiter.wait_wakeable(&self.socket, Interest::Readable, until) {
+                Ok(WakeOutcome::Ready) => {}
+                Ok(WakeOutcome::TimedOut | WakeOutcome::Woken) => return Ok(None),
+                Err(WaitError::Cancelled) => return Err(DiscoverError::Cancelled),
+                Err(WaitError::Io(e)) => return Err(socket_error("waiting for answers")(e)),
             }
-            thread::sleep(remaining.min(POLL_STEP));
         }
     }
 
@@ -167,6 +170,7 @@ fn bind_v4_to_index(_socket: &Socket, index: u32) -> Result<(), DiscoverError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn config(multicast_if: Option<&str>, ipv6: bool) -> SsdpSocketConfig<'_> {
         SsdpSocketConfig { ipv6, local_port: LocalPort::Ephemeral, ttl: 2, multicast_if }
@@ -195,14 +199,32 @@ mod tests {
         let local = socket.local_addr().unwrap();
         assert_eq!(local.ip(), IpAddr::from(Ipv4Addr::LOCALHOST));
         let mut buffer = [0u8; MAX_DATAGRAM];
+        let waiter = Waiter::new(&gdnat_io::CancelToken::new()).unwrap();
         let start = Instant::now();
-        assert_eq!(socket.recv_until(&mut buffer, start + Duration::from_millis(5)).unwrap(), None);
+        assert_eq!(socket.recv_until(&mut buffer, start + Duration::from_millis(5), &waiter).unwrap(), None);
         assert!(start.elapsed() >= Duration::from_millis(5), "returned before its instant without a datagram");
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         peer.send_to(b"hello", local).unwrap();
-        let (len, from) = socket.recv_until(&mut buffer, Instant::now() + Duration::from_millis(500)).unwrap().expect("datagram");
+        let (len, from) = socket.recv_until(&mut buffer, Instant::now() + Duration::from_millis(500), &waiter).unwrap().expect("datagram");
         assert_eq!(&buffer[..len], b"hello");
         assert_eq!(from, peer.local_addr().unwrap());
+    }
+
+    /// Failed on the old sleep loop, which had no way to see a cancel.
+    #[test]
+    fn a_cancel_ends_a_long_receive_wait() {
+        let socket = SsdpSocket::open(&config(Some("127.0.0.1"), false)).unwrap();
+        let token = gdnat_io::CancelToken::new();
+        let waiter = Waiter::new(&token.child()).unwrap();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            token.cancel();
+        });
+        let far = Instant::now() + Duration::from_secs(30);
+        let mut buffer = [0u8; MAX_DATAGRAM];
+        assert_eq!(socket.recv_until(&mut buffer, far, &waiter), Err(DiscoverError::Cancelled));
+        assert!(Instant::now() < far);
+        canceller.join().unwrap();
     }
 
     #[test]
