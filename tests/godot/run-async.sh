@@ -10,21 +10,21 @@
 #                      double_nat), soap-hang (23 after the HTTP bound, order kept), desc-hang
 #  2. async-none       test_async.gd --target=none: nothing answers (27, argument errors, FIFO)
 #  3. lifecycle        test_lifecycle.gd: free during discovery / hanging request, many objects
-#  4. quit-during-discover  a script that starts discover_async(30000) and quits at once must
-#                      exit well before the discovery timeout (under 10 s), with exit code 0,
-#                      no leak report and no "left to time out" notice
+#  4. quit-idle        the baseline: a script that makes the objects and quits with nothing in
+#                      flight (tests/godot/lifecycle/quit_idle.gd); its quit-to-exit time is
+#                      the reference of the next three steps
+#  4a. quit-during-discover  discover_async(30000) with nothing answering (the SSDP wait in
+#                      flight), then quit
 #  4b. quit-during-validation  the same while a gateway (simgw desc-hang) answered and its
-#                      description download hangs, so validation is in flight: that validation
-#                      thread must be counted as left (library pinned, notice printed)
-#  5. quit-during-request  quitting while a SOAP request hangs (server never answers) ends
-#                      the process (the shutdown waits under 1 s, then leaves the request to
-#                      time out in the background with the library pinned), exit 0, the "left to
-#                      time out" notice, no leak report
-#     Bounds for 4, 4b and 5 (issue 4: "quitting the game with work in flight finishes within
-#     1 s"): the extension's shutdown reports its own time (GDNAT_REPORT_SHUTDOWN=1, line
-#     "gdnat: shutdown: N workers stopped in X ms, M left"), X <= 1000; and from the script's
-#     quit() (its "QUIT_AT_MS" line, wall clock) to the process exit seen by this script
-#     <= 2000 ms (Godot's own teardown included). These are required bounds, not benchmarks.
+#                      description download hangs, so validation is in flight
+#  5. quit-during-request  quitting while a SOAP request hangs (server never answers)
+#     For 4a, 4b and 5 (issue 13: "quitting never waits on the network"): exit code 0, no
+#     leak report, the extension's shutdown report (GDNAT_REPORT_SHUTDOWN=1, line
+#     "gdnat: shutdown: N workers stopped in X ms, M left") says 0 left within
+#     SHUTDOWN_BOUND_MS, and the time from the script's quit() (its "QUIT_AT_MS" line) to the
+#     process exit is at most 100 ms above the idle quit's, plus QUIT_MARGIN_MS of scheduling
+#     slack on the shared machine (the old code's 0.9 s shutdown wait fails it by far).
+#     tests/bench/cancellation.sh measures the same numbers with repetitions.
 #  6. thread-call      the blocking API called from a GDScript Thread: gdext's error, the thread
 #                      function stops at that line, the game continues (documented behaviour)
 #  7. thread-create    NatUPNP.new() inside a Thread aborts the process (documented gdext 0.5.5
@@ -121,7 +121,7 @@ for a in "$@"; do
         --no-build) build=0 ;;
         --testbed) testbed=1 ;;
         --no-testbed) testbed=0 ;;
-        -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
         *) echo "run-async: unknown option $a" >&2; exit 2 ;;
     esac
 done
@@ -155,8 +155,10 @@ no_bad_lines() { ! gdnat_bad_log_line "$LOG" > /dev/null; }
 
 # The extension's own shutdown report and the process-level quit time (see the header: 4, 5).
 export GDNAT_REPORT_SHUTDOWN=1
-SHUTDOWN_BOUND_MS=1000
-QUIT_TO_EXIT_BOUND_MS=2000
+SHUTDOWN_BOUND_MS=100
+QUIT_ABOVE_IDLE_GOAL_MS=100
+QUIT_MARGIN_MS=150
+IDLE_QUIT_MS=
 # check_quit_bounds END_MS: judges the "gdnat: shutdown: ..." and "QUIT_AT_MS" lines of $LOG;
 # sets BOUNDS (a summary) and returns non-zero when a bound is broken or a line is missing.
 check_quit_bounds() {
@@ -172,8 +174,13 @@ check_quit_bounds() {
     fi
     QUIT_TO_EXIT_MS=$(( $1 - quit_at ))
     [ "$shutdown_ms" -le $SHUTDOWN_BOUND_MS ] || bad=1
-    [ "$QUIT_TO_EXIT_MS" -le $QUIT_TO_EXIT_BOUND_MS ] || bad=1
-    BOUNDS="'$report'; quit() to exit $QUIT_TO_EXIT_MS ms (bounds: shutdown <= $SHUTDOWN_BOUND_MS ms, quit to exit <= $QUIT_TO_EXIT_BOUND_MS ms)"
+    grep -q -E '^gdnat: shutdown: .* 0 left' <<<"$report" || bad=1
+    if [ -n "$IDLE_QUIT_MS" ]; then
+        [ "$QUIT_TO_EXIT_MS" -le $(( IDLE_QUIT_MS + QUIT_ABOVE_IDLE_GOAL_MS + QUIT_MARGIN_MS )) ] || bad=1
+        BOUNDS="'$report'; quit() to exit $QUIT_TO_EXIT_MS ms, idle quit $IDLE_QUIT_MS ms (bounds: shutdown <= $SHUTDOWN_BOUND_MS ms and 0 left, quit to exit <= idle + $QUIT_ABOVE_IDLE_GOAL_MS + $QUIT_MARGIN_MS ms margin)"
+    else
+        BOUNDS="'$report'; quit() to exit $QUIT_TO_EXIT_MS ms (no idle quit measured)"; bad=1
+    fi
     return $bad
 }
 
@@ -207,18 +214,27 @@ bash "$REPO/tests/lib/isolated.sh" bash "$HERE/run-suite.sh" --timeout 120 --nam
     res://tests/test_lifecycle.gd
 verdict lifecycle $? "test_lifecycle.gd"
 
+echo "=== quit-idle"
+run_script quit-idle 60 res://tests/lifecycle/quit_idle.gd
+ok=0
+[ "$RC" = 0 ] || ok=1
+has "QUIT-IDLE: quitting with nothing in flight" || ok=1
+quit_at=$(sed -n 's/^QUIT_AT_MS \([0-9]*\)$/\1/p' "$LOG" | tail -1)
+if [ -n "$quit_at" ]; then IDLE_QUIT_MS=$(( END_MS - quit_at )); else ok=1; fi
+has "SCRIPT ERROR" && ok=1
+no_bad_lines || ok=1
+verdict quit-idle $ok "exit code $RC, quit() to exit ${IDLE_QUIT_MS:-?} ms (the reference of the quit steps)"
+
 echo "=== quit-during-discover"
 run_script quit-during-discover 60 res://tests/lifecycle/quit_during_discover.gd
 echo "quit-during-discover: exited after $MS ms (discovery timeout was 30000 ms)"
 ok=0
 [ "$RC" = 0 ] || ok=1
-[ "$MS" -lt 10000 ] || ok=1
 has "QUIT-DURING-DISCOVER: quitting" || ok=1
 has "unexpected discover_completed" && ok=1
-has "left to time out" && ok=1
 quit_checks
 echo "quit-during-discover: $BOUNDS"
-verdict quit-during-discover $ok "exit code $RC, $MS ms, $BOUNDS, no left-to-time-out notice, no leak/panic/script error lines"
+verdict quit-during-discover $ok "exit code $RC, $BOUNDS, no leak/panic/script error lines"
 
 echo "=== quit-during-validation"
 LOG="$LOGS/quit-during-validation-$(date -u +%Y%m%dT%H%M%S)-$$.log"
@@ -232,12 +248,8 @@ grep -q -E 'validation threads in flight: [1-9]' "$LOG" || ok=1
 has "QUIT-DURING-DISCOVER: quitting" || ok=1
 has "unexpected discover_completed" && ok=1
 quit_checks
-# The hanging description download runs on the core's own validation thread: the shutdown
-# must count it (gdnat_igd::helper_threads), keep the library loaded for it and say so.
-grep -q -E '^gdnat: shutdown: .* [1-9][0-9]* left' "$LOG" || ok=1
-has "left to time out" || ok=1
 echo "quit-during-validation: ${line:-no result line}; $BOUNDS (log $LOG)"
-verdict quit-during-validation $ok "exit code ${RC:-?} while a description download hangs, $BOUNDS, the hanging validation counted as left (notice printed), no leak/panic/script error lines"
+verdict quit-during-validation $ok "exit code ${RC:-?} while a description download hangs, $BOUNDS, no leak/panic/script error lines"
 
 echo "=== quit-during-request"
 LOG="$LOGS/quit-during-request-$(date -u +%Y%m%dT%H%M%S)-$$.log"
@@ -245,16 +257,15 @@ timeout --kill-after=5 90 bash "$REPO/tests/lib/isolated.sh" bash "$0" --inside-
 line=$(grep '^HANG-RUN:' "$LOG" | tail -1)
 RC=$(sed -n 's/.*exit=\([0-9]*\).*/\1/p' <<<"$line"); MS=$(sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$line")
 END_MS=$(sed -n 's/.*end_ms=\([0-9]*\).*/\1/p' <<<"$line")
-echo "quit-during-request: ${line:-no result line} (shutdown waits under 1000 ms, the request alone could take 4000 ms; log $LOG)"
+echo "quit-during-request: ${line:-no result line} (the request alone could take 4000 ms; log $LOG)"
 ok=0
 [ "${RC:-x}" = 0 ] || ok=1
 grep -q 'accepted=[1-9]' <<<"$line" || ok=1
 has "QUIT-DURING-REQUEST: request in flight, quitting" || ok=1
-has "left to time out in the background" || ok=1
 has "unexpected port_mapping_added" && ok=1
 quit_checks
 echo "quit-during-request: $BOUNDS"
-verdict quit-during-request $ok "exit code ${RC:-?} after ${MS:-?} ms with a request hanging, $BOUNDS, no leak/panic/script error lines"
+verdict quit-during-request $ok "exit code ${RC:-?} with a request hanging, $BOUNDS, no leak/panic/script error lines"
 
 echo "=== thread-call"
 run_script thread-call 60 res://tests/lifecycle/thread_call.gd

@@ -6,7 +6,8 @@
 ##   igd2-double-nat     a gateway with a reserved WAN address: usable, double_nat = true
 ##   soap-hang           a router that never answers SOAP: 23 after the HTTP bound, FIFO kept
 ##   desc-hang           a description that never comes: the device is reported, not valid;
-##                       freeing the object while that download is in flight stops its worker
+##                       discover(2000) returns within 2020 ms; freeing the object while that
+##                       download is in flight ends its worker and validation threads at once
 extends "res://tests/lib/suite.gd"
 
 const Threads = preload("res://tests/lifecycle/threads.gd")
@@ -141,12 +142,18 @@ func test_free_during_validation_stops_the_worker() -> void:
 	var ref: WeakRef = weakref(u)
 	u = null
 	check(ref.get_ref() == null, "freeing the object during validation frees it at once")
-	var t0 := Time.get_ticks_msec()
-	while Threads.count("gdnat-worker") > before and Time.get_ticks_msec() - t0 < 1000:
-		await process_frame
-	check(Threads.count("gdnat-worker") <= before,
-		"its worker thread ended %d ms after the free (bound 1000 ms; the download still hangs: %d validation thread(s))"
-		% [Time.get_ticks_msec() - t0, Threads.count("gdnat-validate")])
+	# Issue 13: the worker and the validation thread whose download hangs are both gone within
+	# 50 ms (asserted with a 200 ms scheduling margin; tests/bench/cancellation.sh reports the
+	# number). Before, the validation thread waited for its 4 s HTTP bound.
+	var t0 := Time.get_ticks_usec()
+	while (Threads.count("gdnat-worker") > before or Threads.count("gdnat-validate") > validating) \
+			and Time.get_ticks_usec() - t0 < 5000000:
+		OS.delay_usec(500)
+	var ms := (Time.get_ticks_usec() - t0) / 1000.0
+	print("FREE_TO_THREAD_GONE_MS %.1f (hanging description)" % ms)
+	check(Threads.count("gdnat-worker") <= before and Threads.count("gdnat-validate") <= validating and ms <= 250.0,
+		"its worker and validation threads were gone %.1f ms after the free, the download still hanging (goal 50 ms, asserted 250 ms; %d validation thread(s) left)"
+		% [ms, Threads.count("gdnat-validate") - validating])
 
 
 func test_hanging_description_device_not_valid() -> void:
@@ -155,9 +162,22 @@ func test_hanging_description_device_not_valid() -> void:
 	var u := NatUPNP.new()
 	var got := await discover(u, 2000, "InternetGatewayDevice")
 	print("test_async_scenarios: discovery with a hanging description: result %d, %d ms" % [got[0], got[2]])
+	print("DISCOVER_2000_HANGING_DESC_MS async %d" % got[2])
 	check_eq(got[0], NatUPNP.UPNP_RESULT_SUCCESS, "answers came: result 0")
 	check(u.get_device_count() >= 1, "the device is listed")
 	if u.get_device_count() >= 1:
 		check_eq(u.get_device(0).igd_status, NatUPNPDevice.IGD_STATUS_HTTP_ERROR, "its status is HTTP_ERROR")
 	check(u.get_gateway() == null, "no gateway")
-
+	# Issue 8 item 3 / issue 13: the blocking call returns within its timeout + 20 ms even
+	# though the description never comes (asserted with a 150 ms scheduling margin; the bench
+	# reports the number). Before, it waited for the download's own 4 s bound (about 4050 ms).
+	var b := NatUPNP.new()
+	var t0 := Time.get_ticks_usec()
+	var result := b.discover(2000, 2, "InternetGatewayDevice")
+	var ms := (Time.get_ticks_usec() - t0) / 1000.0
+	print("DISCOVER_2000_HANGING_DESC_MS blocking %.1f" % ms)
+	check_eq(result, NatUPNP.UPNP_RESULT_SUCCESS, "blocking discover(2000): answers came, result 0")
+	check(ms <= 2020.0 + 150.0, "blocking discover(2000) returned after %.1f ms (goal 2020 ms, asserted 2170 ms)" % ms)
+	if b.get_device_count() >= 1:
+		check_eq(b.get_device(0).igd_status, NatUPNPDevice.IGD_STATUS_HTTP_ERROR, "the unfinished device is HTTP_ERROR, as the engine reports it")
+	check(got[2] <= 2020 + 150 + 100, "discover_async(2000) completed after %d ms (a frame of delivery on top)" % got[2])

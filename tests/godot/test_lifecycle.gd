@@ -42,6 +42,26 @@ func test_free_during_discover() -> void:
 		% [Threads.count("gdnat-worker"), before])
 
 
+## Issue 13's goal for free(): the thread of an object freed while its request hangs is gone
+## within 50 ms. Asserted with FREE_MARGIN_MS on top (scheduling on a loaded 2-core machine);
+## tests/bench/cancellation.sh reports the measured number against the 50 ms goal. Before the
+## cancel reached the HTTP exchange the thread lived until the request's own 4 s bound (the
+## old version of this test had to close the connection itself to end it).
+const FREE_GOAL_MS := 50
+const FREE_MARGIN_MS := 200
+
+
+## Waits, without yielding a frame, until at most `limit` threads are named `name` (checked
+## every 0.5 ms, for up to `seconds`); returns the milliseconds it took, or -1.
+func ms_until_threads_at_most(name: String, limit: int, seconds: float) -> float:
+	var t0 := Time.get_ticks_usec()
+	while Threads.count(name) > limit:
+		if Time.get_ticks_usec() - t0 > int(seconds * 1e6):
+			return -1.0
+		OS.delay_usec(500)
+	return (Time.get_ticks_usec() - t0) / 1000.0
+
+
 func test_free_device_while_its_request_hangs() -> void:
 	# A TCP server that accepts and never answers: the SOAP request hangs on the worker.
 	var server := TCPServer.new()
@@ -60,17 +80,20 @@ func test_free_device_while_its_request_hangs() -> void:
 		await process_frame
 	var conn := server.take_connection()
 	check(conn != null, "the worker connected to the control URL")
+	await wait_seconds(0.1)  # the request is sent and waits for its answer
 	var ref: WeakRef = weakref(d)
 	d = null
 	check(ref.get_ref() == null, "the device is freed while its request hangs")
-	# End the hanging request: the cancelled worker must stop instead of sending the queued one.
-	if conn:
-		conn.disconnect_from_host()
-	var ended := await threads_at_most("gdnat-worker", before, 2.0)
-	check(ended, "its worker thread ended once the hanging request was closed (%d left, %d before)"
-		% [Threads.count("gdnat-worker"), before])
+	# The connection stays open and silent: only the cancel can end the request.
+	var ms := ms_until_threads_at_most("gdnat-worker", before, 5.0)
+	print("FREE_TO_THREAD_GONE_MS %.1f (hanging SOAP request)" % ms)
+	check(ms >= 0.0 and ms <= FREE_GOAL_MS + FREE_MARGIN_MS,
+		"its worker thread was gone %.1f ms after the free, with the request still hanging (goal %d ms, asserted %d ms)"
+		% [ms, FREE_GOAL_MS, FREE_GOAL_MS + FREE_MARGIN_MS])
 	await wait_seconds(0.3)
 	check(not server.is_connection_available(), "the queued request of the freed device was never sent")
+	if conn:
+		conn.disconnect_from_host()
 	server.stop()
 
 

@@ -2,6 +2,7 @@
 //! properties, the blocking port-mapping methods of the engine's `UPNPDevice`, and their
 //! `*_async` twins.
 
+use gdnat_igd::CancelToken;
 use godot::prelude::*;
 
 use crate::convert::{gateway_from, DeviceData};
@@ -208,7 +209,7 @@ impl NatUpnpDevice {
         if validation::check_valid_gateway(self.status()).is_err() {
             return GString::new();
         }
-        let (report, address) = operations::query_external_address(&self.gateway());
+        let (report, address) = operations::query_external_address(&self.gateway(), &CancelToken::new());
         print_report(&report);
         GString::from(address.as_str())
     }
@@ -241,7 +242,7 @@ impl NatUpnpDevice {
             Ok(args) => args,
             Err(result) => return result.code(),
         };
-        let report = operations::add_port_mapping(&self.gateway(), &args);
+        let report = operations::add_port_mapping(&self.gateway(), &args, &CancelToken::new());
         print_report(&report);
         report.code
     }
@@ -258,7 +259,7 @@ impl NatUpnpDevice {
             Ok(checked) => checked,
             Err(result) => return result.code(),
         };
-        let report = operations::delete_port_mapping(&self.gateway(), port, protocol);
+        let report = operations::delete_port_mapping(&self.gateway(), port, protocol, &CancelToken::new());
         print_report(&report);
         report.code
     }

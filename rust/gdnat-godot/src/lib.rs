@@ -13,7 +13,6 @@
 //! - [`convert`]: core data <-> Godot device properties.
 //! - [`worker`]: one background worker thread per object, FIFO, plain data only.
 //! - [`delivery`]: the main-thread pump that turns worker outcomes into state and signals.
-//! - [`library_pin`]: keeps the library mapped when a worker outlives the shutdown wait.
 //! - [`test_hooks`]: debug-build-only fault injection for gdnat's own tests.
 
 use std::time::Instant;
@@ -23,7 +22,6 @@ use godot::prelude::*;
 pub mod convert;
 pub mod delivery;
 pub mod device;
-pub mod library_pin;
 pub mod operations;
 pub mod test_hooks;
 pub mod upnp;
@@ -42,25 +40,23 @@ unsafe impl ExtensionLibrary for GdnatExtension {
         }
     }
 
-    /// Runs before the classes are unregistered: stop delivering, cancel every job and join
-    /// the worker threads (the whole shutdown is bounded by one second, see
-    /// [`worker::SHUTDOWN_WAIT`]). A thread still waiting for a router's answer after that is
-    /// left to end by itself; the library is then pinned in memory so no thread can run
-    /// unmapped code.
+    /// Runs before the classes are unregistered: stop delivering, cancel every job (which
+    /// ends its network I/O at once, however the router behaves) and join every worker and
+    /// validation thread, so no thread of this library runs after it is unloaded (see
+    /// [`worker::shutdown`]).
     ///
     /// With the environment variable `GDNAT_REPORT_SHUTDOWN=1` it prints one line
-    /// `gdnat: shutdown: N workers stopped in X ms, M left` (M counts worker and validation
-    /// threads still inside a router request; tests/godot/run-async.sh checks
-    /// the bound with it).
+    /// `gdnat: shutdown: N workers stopped in X ms, M left` (M counts threads still running
+    /// after the guard, 0 unless something is wrong; tests/godot/run-async.sh checks both).
     fn on_stage_deinit(stage: InitStage) {
         if stage == InitStage::Scene {
             let started = Instant::now();
             delivery::shutdown();
-            let stopped = worker::shutdown(library_pin::pin_this_library);
+            let stopped = worker::shutdown();
             let millis = started.elapsed().as_millis();
             let left = stopped.left + stopped.helpers_left;
             if left > 0 {
-                godot_print!("gdnat: {left} request(s) to a router still unanswered at exit; left to time out in the background.");
+                godot_error!("gdnat: {left} thread(s) still running at exit after cancellation (a bug: please report it).");
             }
             if std::env::var("GDNAT_REPORT_SHUTDOWN").is_ok_and(|v| v == "1") {
                 godot_print!("gdnat: shutdown: {} workers stopped in {millis} ms, {left} left", stopped.joined);

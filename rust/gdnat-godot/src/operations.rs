@@ -40,8 +40,9 @@ impl Report {
 }
 
 /// AddPortMapping on `gateway`. `NewInternalClient` is the gateway's local address verbatim
-/// (the device's `igd_our_addr`), as in the engine.
-pub fn add_port_mapping(gateway: &Gateway, args: &MappingArgs) -> Report {
+/// (the device's `igd_our_addr`), as in the engine. Cancelling `cancel` ends the exchange at
+/// once (the same holds for every operation here).
+pub fn add_port_mapping(gateway: &Gateway, args: &MappingArgs, cancel: &CancelToken) -> Report {
     let request = PortMappingRequest {
         remote_host: String::new(),
         external_port: args.port,
@@ -51,15 +52,15 @@ pub fn add_port_mapping(gateway: &Gateway, args: &MappingArgs) -> Report {
         description: args.description.clone(),
         lease_seconds: args.lease_seconds,
     };
-    match gateway.add_port_mapping(&request) {
+    match gateway.with_cancel(cancel).add_port_mapping(&request) {
         Ok(()) => Report::success(),
         Err(error) => Report::failure(error.upnp_result(), "Couldn't add port mapping.", error),
     }
 }
 
 /// DeletePortMapping on `gateway`.
-pub fn delete_port_mapping(gateway: &Gateway, port: u16, protocol: Protocol) -> Report {
-    match gateway.delete_port_mapping(port, protocol) {
+pub fn delete_port_mapping(gateway: &Gateway, port: u16, protocol: Protocol, cancel: &CancelToken) -> Report {
+    match gateway.with_cancel(cancel).delete_port_mapping(port, protocol) {
         Ok(()) => Report::success(),
         Err(error) => Report::failure(error.upnp_result(), "Couldn't delete port mapping.", error),
     }
@@ -68,8 +69,8 @@ pub fn delete_port_mapping(gateway: &Gateway, port: u16, protocol: Protocol) -> 
 /// GetExternalIPAddress on `gateway`: the address (never truncated, improvement 6) or `""`.
 /// A router that answers with an empty address gives code 0 and `""` without an error, as the
 /// engine does.
-pub fn query_external_address(gateway: &Gateway) -> (Report, String) {
-    match gateway.get_external_ip() {
+pub fn query_external_address(gateway: &Gateway, cancel: &CancelToken) -> (Report, String) {
+    match gateway.with_cancel(cancel).get_external_ip() {
         Ok(address) => (Report::success(), address),
         Err(error) => (
             Report::failure(error.upnp_result(), "Couldn't get external IP address.", error),
@@ -138,17 +139,17 @@ mod tests {
 
     #[test]
     fn error_code_zero_is_success_and_prints_nothing() {
-        let add = add_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), &args());
+        let add = add_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), &args(), &CancelToken::new());
         assert_eq!(add, Report { code: 0, error: None });
-        let delete = delete_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), 47010, Protocol::Udp);
+        let delete = delete_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), 47010, Protocol::Udp, &CancelToken::new());
         assert_eq!(delete, Report { code: 0, error: None });
-        let (query, address) = query_external_address(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)));
+        let (query, address) = query_external_address(&gateway(&answer_once("500 Internal Server Error", FAULT_ZERO)), &CancelToken::new());
         assert_eq!((query, address.as_str()), (Report { code: 0, error: None }, ""));
     }
 
     #[test]
     fn a_real_fault_keeps_its_code_and_message() {
-        let add = add_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_718)), &args());
+        let add = add_port_mapping(&gateway(&answer_once("500 Internal Server Error", FAULT_718)), &args(), &CancelToken::new());
         assert_eq!(add.code, UpnpResult::ConflictWithOtherMapping.code());
         assert!(add.error.as_deref().is_some_and(|m| m.starts_with("Couldn't add port mapping.")), "{add:?}");
     }

@@ -73,12 +73,13 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// one after the other. At most 256 results are delivered per frame over all objects; a
 /// larger burst continues on the next frames, each object's results in call order. Each
 /// router request is bounded by a 2 s connect and 4 s total timeout, a discovery by its
-/// `timeout` plus the bounded description downloads.
+/// `timeout` (a device whose checks had not finished by then is listed with the status the
+/// engine gives it: `IGD_STATUS_HTTP_ERROR` before its description came, else
+/// `IGD_STATUS_UNKNOWN_DEVICE`).
 ///
-/// Quitting the game cancels all pending work and waits for the background threads, for at
-/// most one second in all: a discovery stops within milliseconds; a request already sent to a
-/// router that stopped answering delays the exit by about one second and is then left to
-/// time out in the background (the library stays mapped until the process ends).
+/// Quitting the game or freeing the object cancels its pending work at once, even a request
+/// to a router that stopped answering: the connect, the send or the wait for the answer is
+/// interrupted, and every background thread has ended before the library is unloaded.
 ///
 /// Threads: use this class on the main thread only; the `*_async` methods exist so that no
 /// thread is needed. The engine's documentation suggests calling `UPNP.discover()` from a

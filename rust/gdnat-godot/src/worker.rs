@@ -7,13 +7,14 @@
 //! no Godot object or engine call ever reaches it. Outcomes are collected on the main thread
 //! by [`crate::delivery`].
 //!
-//! Dropping a [`Worker`] (its Godot object was freed) cancels the running job and makes the
-//! thread stop before the next one. [`shutdown`] (called when the library is unloaded) does
-//! the same for every worker and joins the threads, waiting at most one second.
+//! Dropping a [`Worker`] (its Godot object was freed) cancels its token: the running job's
+//! network I/O (connect, HTTP write or read, SSDP wait) ends at once and the thread stops.
+//! [`shutdown`] (called when the library is unloaded) does the same for every worker and joins
+//! every thread, so none is left running when the library is unloaded.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -240,6 +241,8 @@ struct ThreadEntry {
     cancel: CancelToken,
     wake: Sender<Job>,
     handle: JoinHandle<()>,
+    /// Disconnected when the thread's function has returned (it owns the only sender).
+    done: Receiver<()>,
 }
 
 fn spawn(cancel: CancelToken) -> Option<Running> {
@@ -251,16 +254,18 @@ fn spawn(cancel: CancelToken) -> Option<Running> {
     let thread_cancel = cancel.clone();
     let alive = Arc::new(());
     let thread_alive = Arc::downgrade(&alive);
+    let (done_tx, done) = mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
         .name("gdnat-worker".into())
         .spawn(move || {
             let _alive = alive;
+            let _done = done_tx;
             run(jobs_rx, outcomes_tx, thread_cancel);
         })
         .ok()?;
     let mut threads = THREADS.lock().unwrap_or_else(|p| p.into_inner());
     threads.retain(|t| !t.handle.is_finished());
-    threads.push(ThreadEntry { cancel, wake: jobs_tx.clone(), handle });
+    threads.push(ThreadEntry { cancel, wake: jobs_tx.clone(), handle, done });
     Some(Running { jobs: jobs_tx, outcomes: outcomes_rx, thread_alive })
 }
 
@@ -294,15 +299,15 @@ fn perform(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Option
     Some(match job {
         Job::Discover(options) => discover(&options, cancel, outcomes),
         Job::Add { gateway, args, proto } => {
-            Outcome::Added { report: operations::add_port_mapping(&gateway, &args), port: args.port.into(), proto }
+            Outcome::Added { report: operations::add_port_mapping(&gateway, &args, cancel), port: args.port.into(), proto }
         }
         Job::Delete { gateway, port, protocol, proto } => Outcome::Deleted {
-            report: operations::delete_port_mapping(&gateway, port, protocol),
+            report: operations::delete_port_mapping(&gateway, port, protocol, cancel),
             port: port.into(),
             proto,
         },
         Job::Query { gateway } => {
-            let (report, address) = operations::query_external_address(&gateway);
+            let (report, address) = operations::query_external_address(&gateway, cancel);
             Outcome::Queried { report, address }
         }
         Job::Echo(outcome) => outcome,
@@ -336,65 +341,49 @@ fn discover(options: &DiscoverOptions, cancel: &CancelToken, outcomes: &Sender<O
     }
 }
 
-/// How long [`shutdown`] waits for the worker threads before it lets a thread that is still
-/// inside a router request finish on its own. Cancelled discovery ends within milliseconds; a
-/// request already on the wire cannot be interrupted and ends within its HTTP bound. Kept
-/// below one second so that the whole shutdown, pinning and joining included, stays within
-/// the 1 s bound of issue 4 ("quitting the game with work in flight finishes within 1 s").
-pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(900);
-
-/// The longest [`shutdown`] waits when the library cannot be kept loaded (see
-/// [`crate::library_pin`]): past the 4 s bound of one HTTP exchange.
-pub const SHUTDOWN_WAIT_UNPINNED: Duration = Duration::from_millis(4500);
+/// The longest [`shutdown`] waits for the threads to end. Cancelling a job ends its network
+/// I/O at once, so the threads end within milliseconds; this only guards against a thread
+/// that does not (a bug), and is past the 4 s bound of one HTTP exchange so that even then no
+/// thread runs the library's code after it is unloaded.
+pub const SHUTDOWN_GUARD: Duration = Duration::from_millis(4500);
 
 /// What [`shutdown`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stopped {
     /// Worker threads that ended and were joined.
     pub joined: usize,
-    /// Worker threads still inside a router request, left to end in the background.
+    /// Worker threads still running after [`SHUTDOWN_GUARD`] (0 unless something is wrong).
     pub left: usize,
     /// The core's helper threads (device validations, [`gdnat_igd::helper_threads`]) still
-    /// inside a router request, left to end in the background.
+    /// running after [`SHUTDOWN_GUARD`] (0 unless something is wrong).
     pub helpers_left: usize,
 }
 
-/// Stops every worker: no new thread starts, every job is cancelled, idle threads are woken,
-/// and the threads are joined. The core's own helper threads (device validations of a
-/// cancelled discovery, [`gdnat_igd::helper_threads`]) are waited for too. Waits at most
-/// [`SHUTDOWN_WAIT`]; a thread still inside a router request after that is left to finish in
-/// the background once `pin_library` has made sure the library's code stays mapped (else the
-/// wait goes on up to [`SHUTDOWN_WAIT_UNPINNED`]).
-pub fn shutdown(pin_library: impl FnOnce() -> bool) -> Stopped {
+/// Stops every worker: no new thread starts, every job is cancelled (which ends its network
+/// I/O at once), idle threads are woken, and the threads are joined. The core's own helper
+/// threads (device validations of a cancelled discovery, [`gdnat_igd::helper_threads`]) are
+/// waited for too. Waits on the threads themselves (no polling), at most [`SHUTDOWN_GUARD`].
+pub fn shutdown() -> Stopped {
     SHUTDOWN.store(true, Ordering::SeqCst);
     let entries: Vec<ThreadEntry> = std::mem::take(&mut *THREADS.lock().unwrap_or_else(|p| p.into_inner()));
     for entry in &entries {
         entry.cancel.cancel();
         let _ = entry.wake.send(Job::Stop);
     }
-    let start = Instant::now();
-    let all_done = |entries: &[ThreadEntry]| entries.iter().all(|e| e.handle.is_finished()) && helper_threads::running() == 0;
-    let wait_until = |limit: Duration| {
-        while !all_done(&entries) {
-            let Some(remaining) = limit.checked_sub(start.elapsed()).filter(|r| !r.is_zero()) else {
-                break;
-            };
-            std::thread::sleep(remaining.min(Duration::from_millis(2)));
-        }
-    };
-    wait_until(SHUTDOWN_WAIT);
-    if !all_done(&entries) && !pin_library() {
-        wait_until(SHUTDOWN_WAIT_UNPINNED);
-    }
-    let mut stopped = Stopped { helpers_left: helper_threads::running(), ..Stopped::default() };
+    let guard_end = Instant::now() + SHUTDOWN_GUARD;
+    let mut stopped = Stopped::default();
     for entry in entries {
-        if entry.handle.is_finished() {
+        // The thread drops its end of `done` as its last act: a disconnect means it ended.
+        let remaining = guard_end.saturating_duration_since(Instant::now());
+        let ended = matches!(entry.done.recv_timeout(remaining), Err(RecvTimeoutError::Disconnected));
+        if ended {
             let _ = entry.handle.join();
             stopped.joined += 1;
         } else {
-            stopped.left += 1; // detached: it touches no Godot object and ends within its HTTP bound
+            stopped.left += 1;
         }
     }
+    stopped.helpers_left = helper_threads::wait_until_none(guard_end);
     stopped
 }
 
@@ -485,6 +474,28 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         assert!(thread_alive.upgrade().is_none(), "the thread's function returned within 2 s of the drop");
+    }
+
+    /// Failed before cancellation reached the HTTP exchange: the thread went on waiting for
+    /// the answer until the request's own 4 s bound.
+    #[test]
+    fn dropping_the_worker_interrupts_a_request_that_never_gets_an_answer() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ctl", listener.local_addr().unwrap());
+        let mut worker = Worker::default();
+        worker.submit(Job::Query { gateway: Gateway::new(url, "urn:x", "127.0.0.1") });
+        // Accept the connection (so the request is sent and waits for its answer), never answer.
+        let (_held, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let thread_alive = worker.running.as_ref().expect("a thread was started").thread_alive.clone();
+        assert!(thread_alive.upgrade().is_some(), "the request is in flight");
+        let dropped = Instant::now();
+        drop(worker);
+        let bound = Duration::from_secs(2); // half the request's own 4 s bound
+        while thread_alive.upgrade().is_some() && dropped.elapsed() < bound {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(thread_alive.upgrade().is_none(), "the thread still waited for the router {:?} after the drop", dropped.elapsed());
     }
 
     #[test]

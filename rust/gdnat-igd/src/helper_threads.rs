@@ -1,17 +1,44 @@
 //! The short-lived threads the core starts on its own (one per device being validated during
 //! discovery), counted so that a host can wait for them before it unloads the code they run.
+//! Their network I/O ends at once when their discovery is cancelled or returns, so such a
+//! wait is short.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
+use std::time::Instant;
 
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static RUNNING: Mutex<usize> = Mutex::new(0);
+static CHANGED: Condvar = Condvar::new();
+
+fn count() -> MutexGuard<'static, usize> {
+    RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How many helper threads started by this crate have not finished yet. A host that unloads
-/// the library (a GDExtension at engine exit) waits for this to reach 0, or keeps the library
-/// loaded while it is not.
+/// the library (a GDExtension at engine exit) waits for this to reach 0 ([`wait_until_none`]).
 pub fn running() -> usize {
-    RUNNING.load(Ordering::SeqCst)
+    *count()
+}
+
+/// Waits until no helper thread runs or `deadline` passes; returns how many still run (0
+/// unless the deadline passed first). Sleeps on a condition variable, no polling.
+pub fn wait_until_none(deadline: Instant) -> usize {
+    let mut running = count();
+    while *running > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        running = CHANGED.wait_timeout(running, left).unwrap_or_else(PoisonError::into_inner).0;
+    }
+    *running
+}
+
+fn finished() {
+    let mut running = count();
+    *running = running.saturating_sub(1);
+    CHANGED.notify_all();
 }
 
 /// Lowers the count when the thread's closure is done, even by unwinding.
@@ -19,13 +46,13 @@ struct Finished;
 
 impl Drop for Finished {
     fn drop(&mut self) {
-        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        finished();
     }
 }
 
 /// Starts a detached, counted thread called `name` that runs `work`.
 pub(crate) fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> io::Result<()> {
-    RUNNING.fetch_add(1, Ordering::SeqCst);
+    *count() += 1;
     let spawned = thread::Builder::new().name(name.into()).spawn(move || {
         let _finished = Finished;
         work();
@@ -33,7 +60,7 @@ pub(crate) fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> io::Res
     match spawned {
         Ok(_) => Ok(()),
         Err(error) => {
-            RUNNING.fetch_sub(1, Ordering::SeqCst);
+            finished();
             Err(error)
         }
     }
@@ -78,6 +105,7 @@ mod tests {
         done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
         release_tx.send(()).unwrap();
         assert!(wait_until(|| running() == 0), "helpers still counted: {}", running());
+        assert_eq!(wait_until_none(Instant::now() + Duration::from_secs(5)), 0);
     }
 
     struct DropSends(mpsc::Sender<()>);
