@@ -61,6 +61,9 @@ stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
+# Issue 13's numbers (quit/free/discover with hanging I/O) on the simulated gateway and the real
+# bed, checked against their goals plus the suites' scheduling margins (about 45 s).
+stage godot-cancellation bash tests/bench/cancellation.sh --no-build --reps 3 --check
 stage demo bash tests/demo/run-demo.sh
 
 # Nothing may be left behind.
