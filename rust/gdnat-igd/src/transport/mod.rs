@@ -1,4 +1,6 @@
-//! Layer 2: transports, each bounded in time and size: the SSDP UDP socket and the HTTP client.
+//! Layer 2: transports, each bounded in time and size and cancellable through a
+//! [`CancelToken`](crate::CancelToken): the SSDP UDP socket and the HTTP client (whose TCP
+//! connection is ours, see `cancellable`).
 
 mod cancellable;
 pub mod http;
