@@ -46,7 +46,7 @@ const MAX_DEVICES: usize = 32;
 /// the validations still running are cancelled, which ends their HTTP exchanges at once, and
 /// their devices are reported with the status the engine gives a device whose checks failed
 /// the same way: `HttpError` while the description was still being fetched, `NotConnected`
-/// while its connection service was being asked (see [`unfinished`]). So `discover()` returns
+/// while its connection service was being asked. So `discover()` returns
 /// within `options.timeout` plus a few milliseconds whatever the devices do. Cancelling
 /// `cancel` ends it at once with `Cancelled`.
 pub fn discover(

@@ -1,6 +1,6 @@
 //! The HTTP client for description fetches and SOAP calls: ureq with no redirects, no TLS, no
 //! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
-//! precise [`RequestError`]. The connection is ours ([`super::cancellable`]): cancelling the
+//! precise [`RequestError`]. The connection is ours (module `transport::cancellable`): cancelling the
 //! request's [`CancelToken`] ends its connect, write or read at once (`RequestError::Cancelled`).
 
 use std::cell::RefCell;
