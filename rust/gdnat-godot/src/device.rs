@@ -2,10 +2,12 @@
 //! properties, the blocking port-mapping methods of the engine's `UPNPDevice`, and their
 //! `*_async` twins.
 
+use gdnat_igd::UpnpResult;
 use godot::prelude::*;
 
 use crate::convert::{gateway_from, DeviceData};
 use crate::delivery::{self, AsyncHost};
+use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::validation;
 use crate::worker::{Job, Outcome, Worker};
@@ -280,20 +282,27 @@ impl NatUpnpDevice {
         #[opt(default = "")] desc: GString,
         #[opt(default = "UDP")] proto: GString,
         #[opt(default = 0)] duration: i32,
-    ) {
+    ) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "add_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let job = match validation::check_add(self.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
             Ok(args) => Job::Add { gateway: self.gateway(), args, proto: proto_text },
             Err(result) => Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result code. Same rules as
     /// [method add_port_mapping_async]. New in gdnat.
     #[func]
-    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) {
+    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "delete_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let job = match validation::check_delete(port, &proto_text) {
             Ok((checked_port, protocol)) => {
@@ -302,6 +311,7 @@ impl NatUpnpDevice {
             Err(result) => Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
@@ -310,12 +320,16 @@ impl NatUpnpDevice {
     /// not be reached, ...) and `""`. Same rules as [method add_port_mapping_async].
     /// New in gdnat.
     #[func]
-    fn query_external_address_async(&mut self) {
+    fn query_external_address_async(&mut self) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "query_external_address_async") {
+            return refused;
+        }
         let job = match validation::check_valid_gateway(self.status()) {
             Ok(()) => Job::Query { gateway: self.gateway() },
             Err(result) => Job::Echo(Outcome::Queried { report: Report::of(result), address: String::new() }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 }
 

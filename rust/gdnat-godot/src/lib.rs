@@ -24,6 +24,7 @@ pub mod convert;
 pub mod delivery;
 pub mod device;
 pub mod library_pin;
+pub mod main_thread;
 pub mod operations;
 pub mod test_hooks;
 pub mod upnp;

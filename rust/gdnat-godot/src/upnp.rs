@@ -8,6 +8,7 @@ use godot::prelude::*;
 
 use crate::convert::DeviceData;
 use crate::delivery::{self, AsyncHost};
+use crate::main_thread;
 use crate::device::{print_report, NatUpnpDevice};
 use crate::operations::{self, Report};
 use crate::test_hooks::{self, Site};
@@ -412,13 +413,17 @@ impl NatUpnp {
         #[opt(default = 2000)] timeout: i32,
         #[opt(default = 2)] ttl: i32,
         #[opt(default = "InternetGatewayDevice")] device_filter: GString,
-    ) {
+    ) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "discover_async") {
+            return refused;
+        }
         test_hooks::panic_if_requested(Site::Func);
         let job = match validation::check_discover(timeout, ttl) {
             Ok(()) => Job::Discover(self.discover_options(timeout, ttl, &device_filter)),
             Err(result) => Job::Echo(Outcome::Discovered { code: result.code(), devices: None }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method add_port_mapping]: returns at once and emits
@@ -437,7 +442,10 @@ impl NatUpnp {
         #[opt(default = "")] desc: GString,
         #[opt(default = "UDP")] proto: GString,
         #[opt(default = 0)] duration: i32,
-    ) {
+    ) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "add_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let echo = |result: UpnpResult| Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text.clone() });
         let job = match self.get_gateway() {
@@ -451,13 +459,17 @@ impl NatUpnp {
             }
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result. The gateway is selected at
     /// call time, as for [method add_port_mapping_async]. New in gdnat.
     #[func]
-    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) {
+    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "delete_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let echo = |result: UpnpResult| Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text.clone() });
         let job = match self.get_gateway() {
@@ -470,6 +482,7 @@ impl NatUpnp {
             },
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
@@ -477,12 +490,16 @@ impl NatUpnp {
     /// failure's result (26 without a gateway) and `""`. The gateway is selected at call
     /// time. New in gdnat.
     #[func]
-    fn query_external_address_async(&mut self) {
+    fn query_external_address_async(&mut self) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "query_external_address_async") {
+            return refused;
+        }
         let job = match self.get_gateway() {
             None => Job::Echo(Outcome::Queried { report: Report::of(UpnpResult::NoGateway), address: String::new() }),
             Some(device) => Job::Query { gateway: device.bind().gateway() },
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 }
 
