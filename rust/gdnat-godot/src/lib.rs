@@ -14,6 +14,7 @@
 //! - [`worker`]: one background worker thread per object, FIFO, plain data only.
 //! - [`delivery`]: the main-thread pump that turns worker outcomes into state and signals.
 //! - [`library_pin`]: keeps the library mapped when a worker outlives the shutdown wait.
+//! - [`main_thread`]: what may run off the main thread (everything but the async twins).
 //! - [`test_hooks`]: debug-build-only fault injection for gdnat's own tests.
 
 use std::time::Instant;
