@@ -86,4 +86,12 @@ mod tests {
         let actual = (NatUpnp::class_id().to_string(), NatUpnpDevice::class_id().to_string());
         assert_eq!((actual.0.as_str(), actual.1.as_str()), expected);
     }
+
+    /// The default build has godot-rust's thread support (a GDScript Thread may own our
+    /// objects); the engine-names build has lazy function tables instead and no thread support
+    /// (docs/threads.md). Cargo.toml arranges this; this test catches a change to it.
+    #[test]
+    fn each_build_has_its_thread_model() {
+        assert_eq!(cfg!(feature = "threads"), !cfg!(feature = "engine-names"), "exactly one of `threads` and `engine-names`");
+    }
 }
