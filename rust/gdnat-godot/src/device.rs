@@ -284,7 +284,7 @@ impl NatUpnpDevice {
         #[opt(default = "UDP")] proto: GString,
         #[opt(default = 0)] duration: i32,
     ) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "add_port_mapping_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "add_port_mapping_async") {
             return refused;
         }
         let proto_text = proto.to_string();
@@ -301,7 +301,7 @@ impl NatUpnpDevice {
     /// [method add_port_mapping_async] (0 when queued, 28 off the main thread). New in gdnat.
     #[func]
     fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "delete_port_mapping_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
             return refused;
         }
         let proto_text = proto.to_string();
@@ -322,7 +322,7 @@ impl NatUpnpDevice {
     /// queued, 28 off the main thread). New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "query_external_address_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
             return refused;
         }
         let job = match validation::check_valid_gateway(self.status()) {

@@ -12,6 +12,8 @@
 //! signal follows). In the `engine-names` build godot-rust itself refuses every call from another
 //! thread before this code runs.
 
+use std::fmt::Display;
+
 use gdnat_igd::UpnpResult;
 use godot::global::godot_error;
 
@@ -21,11 +23,11 @@ pub const REFUSED_OFF_MAIN_THREAD: UpnpResult = UpnpResult::UnknownError;
 
 /// `Ok` on the main thread. Elsewhere prints why `class.method()` is refused and returns the
 /// code the twin must return.
-pub fn refuse_async_off_main_thread(class: &str, method: &str) -> Result<(), i32> {
+pub fn refuse_async_off_main_thread(class: impl Display, method: &str) -> Result<(), i32> {
     if godot::init::is_main_thread() {
         return Ok(());
     }
-    godot_error!("{}", refusal_message(class, method));
+    godot_error!("{}", refusal_message(&class.to_string(), method));
     Err(REFUSED_OFF_MAIN_THREAD.code())
 }
 

@@ -8,8 +8,8 @@ use godot::prelude::*;
 
 use crate::convert::DeviceData;
 use crate::delivery::{self, AsyncHost};
-use crate::main_thread;
 use crate::device::{print_report, NatUpnpDevice};
+use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::test_hooks::{self, Site};
 use crate::validation;
@@ -414,7 +414,7 @@ impl NatUpnp {
         #[opt(default = 2)] ttl: i32,
         #[opt(default = "InternetGatewayDevice")] device_filter: GString,
     ) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "discover_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "discover_async") {
             return refused;
         }
         test_hooks::panic_if_requested(Site::Func);
@@ -443,7 +443,7 @@ impl NatUpnp {
         #[opt(default = "UDP")] proto: GString,
         #[opt(default = 0)] duration: i32,
     ) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "add_port_mapping_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "add_port_mapping_async") {
             return refused;
         }
         let proto_text = proto.to_string();
@@ -468,7 +468,7 @@ impl NatUpnp {
     /// thread (nothing queued). New in gdnat.
     #[func]
     fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "delete_port_mapping_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
             return refused;
         }
         let proto_text = proto.to_string();
@@ -492,7 +492,7 @@ impl NatUpnp {
     /// time. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) -> i32 {
-        if let Err(refused) = main_thread::refuse_async_off_main_thread(&Self::class_id().to_string(), "query_external_address_async") {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
             return refused;
         }
         let job = match self.get_gateway() {
