@@ -4,6 +4,10 @@
 #   tests/build.sh            debug build
 #   tests/build.sh --release  release build only
 #   tests/build.sh --all      debug and release
+#   tests/build.sh --engine-names [--release]  only the engine-names library (classes named UPNP /
+#                             UPNPDevice, lazy function tables, no thread support), built without
+#                             the default features into ${CARGO_TARGET_DIR:-target}/engine-names/;
+#                             never copied into the addon (it would clash with the engine's UPNP)
 #
 # Steps:
 # 1. cargo build of the GDExtension (gdnat-godot), the simulated gateway (gdnat-simgw) and the
@@ -19,15 +23,28 @@ REPO=$PWD
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 
 profiles=()
+engine_names=0
 for arg in "$@"; do
     case $arg in
         --release) profiles=(release) ;;
         --all) profiles=(debug release) ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --engine-names) engine_names=1 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
 [ ${#profiles[@]} -gt 0 ] || profiles=(debug)
+
+if ((engine_names)); then
+    for profile in "${profiles[@]}"; do
+        flags=(--no-default-features --features engine-names --target-dir "$TARGET_DIR/engine-names")
+        [ "$profile" = release ] && flags+=(--release)
+        echo "build: cargo build -p gdnat-godot ${flags[*]}"
+        cargo build -p gdnat-godot "${flags[@]}"
+        echo "build: $TARGET_DIR/engine-names/$profile/libgdnat.so (engine-names)"
+    done
+    exit 0
+fi
 
 for profile in "${profiles[@]}"; do
     flags=()

@@ -151,7 +151,7 @@ for sel in "${selected[@]}"; do
                 --name conformance-testbed "$SUITE" -- --mode=testbed
             # Nothing of ours may be left on the router.
             left=$(timeout 20 ip netns exec "$TB_NS_LAN" upnpc -i -u "$TB_DESC_URL" -l 2>/dev/null \
-                | grep -E "gdnat-conformance|4700[0-9]->" || true)
+                | grep -E "gdnat-conformance|gdnat demo|4700[0-9]->|3928->" || true)
             if [ -n "$left" ]; then
                 say "testbed: mappings left on the router: $left"
                 runs+=(testbed-cleanup); rcs+=(1); outs+=(/dev/null)

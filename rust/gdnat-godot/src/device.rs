@@ -2,11 +2,12 @@
 //! properties, the blocking port-mapping methods of the engine's `UPNPDevice`, and their
 //! `*_async` twins.
 
-use gdnat_igd::CancelToken;
+use gdnat_igd::{CancelToken, UpnpResult};
 use godot::prelude::*;
 
 use crate::convert::{gateway_from, DeviceData};
 use crate::delivery::{self, AsyncHost};
+use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::validation;
 use crate::worker::{Job, Outcome, Worker};
@@ -34,15 +35,15 @@ use crate::worker::{Job, Outcome, Worker};
 ///   and [method query_external_address_async], which report through signals.
 /// - New: the read-only property [member double_nat].
 ///
-/// Threads: the blocking methods freeze the calling frame for one HTTP exchange (bounded by a
-/// 2 s connect and 4 s total timeout). Use this class on the main thread only: a call from a
-/// GDScript [Thread] is refused by the binding layer with the error "attempted to access
-/// binding from different thread than main thread" and stops the thread function at that line,
-/// and `NatUPNPDevice.new()` inside a thread aborts the process (see [NatUPNP] for details).
-/// The `*_async` methods never block and need no thread; their signals are emitted on the
-/// main thread, at most 256 results per frame over all objects (the rest on the next frames,
-/// in call order). The device's own operations run one after the other on one background
-/// thread, started by the first one and ended when the device is freed.
+/// Threads: the blocking methods block their caller for one HTTP exchange (bounded by a 2 s
+/// connect and 4 s total timeout). As with the engine's class, a [Thread] may create, call and
+/// free a device (every method and property but the `*_async` ones); two threads calling the
+/// same device take turns. The `*_async` methods never block and need no thread; their signals
+/// are emitted on the main thread, so they are refused off the main thread (an error is printed,
+/// they return `UPNP_RESULT_UNKNOWN_ERROR`, 28, and nothing is queued). At most 256 results are
+/// delivered per frame over all objects (the rest on the next frames, in call order). The
+/// device's own operations run one after the other on one background thread, started by the
+/// first one and ended when the device is freed. (The `engine-names` build supports no threads.)
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNPDevice))]
 #[cfg_attr(not(feature = "engine-names"), class(base = RefCounted, init, rename = NatUPNPDevice))]
@@ -272,7 +273,8 @@ impl NatUpnpDevice {
     /// `var r = await device.port_mapping_added` right after the call always works. The
     /// device's properties are copied at call time. Operations of one object run one after the
     /// other, and their signals come in call order. Freeing the device cancels its pending
-    /// operations (no signal then). New in gdnat.
+    /// operations (no signal then). Returns `UPNP_RESULT_SUCCESS` (0) when queued, or 28 without
+    /// queuing anything when called off the main thread. New in gdnat.
     #[func]
     fn add_port_mapping_async(
         &mut self,
@@ -281,20 +283,27 @@ impl NatUpnpDevice {
         #[opt(default = "")] desc: GString,
         #[opt(default = "UDP")] proto: GString,
         #[opt(default = 0)] duration: i32,
-    ) {
+    ) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "add_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let job = match validation::check_add(self.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
             Ok(args) => Job::Add { gateway: self.gateway(), args, proto: proto_text },
             Err(result) => Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result code. Same rules as
-    /// [method add_port_mapping_async]. New in gdnat.
+    /// [method add_port_mapping_async] (0 when queued, 28 off the main thread). New in gdnat.
     #[func]
-    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) {
+    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let job = match validation::check_delete(port, &proto_text) {
             Ok((checked_port, protocol)) => {
@@ -303,20 +312,25 @@ impl NatUpnpDevice {
             Err(result) => Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
     /// [signal external_address_queried] later: result 0 and the address on success, else
     /// the failure's `UPNP_RESULT_*` value (16 for an invalid device, 23 when the router could
-    /// not be reached, ...) and `""`. Same rules as [method add_port_mapping_async].
-    /// New in gdnat.
+    /// not be reached, ...) and `""`. Same rules as [method add_port_mapping_async] (0 when
+    /// queued, 28 off the main thread). New in gdnat.
     #[func]
-    fn query_external_address_async(&mut self) {
+    fn query_external_address_async(&mut self) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
+            return refused;
+        }
         let job = match validation::check_valid_gateway(self.status()) {
             Ok(()) => Job::Query { gateway: self.gateway() },
             Err(result) => Job::Echo(Outcome::Queried { report: Report::of(result), address: String::new() }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 }
 

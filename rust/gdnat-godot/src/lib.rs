@@ -13,6 +13,7 @@
 //! - [`convert`]: core data <-> Godot device properties.
 //! - [`worker`]: one background worker thread per object, FIFO, plain data only.
 //! - [`delivery`]: the main-thread pump that turns worker outcomes into state and signals.
+//! - [`main_thread`]: what may run off the main thread (everything but the async twins).
 //! - [`test_hooks`]: debug-build-only fault injection for gdnat's own tests.
 
 use std::time::Instant;
@@ -22,6 +23,7 @@ use godot::prelude::*;
 pub mod convert;
 pub mod delivery;
 pub mod device;
+pub mod main_thread;
 pub mod operations;
 pub mod test_hooks;
 pub mod upnp;
@@ -79,5 +81,13 @@ mod tests {
         let expected = if cfg!(feature = "engine-names") { ("UPNP", "UPNPDevice") } else { ("NatUPNP", "NatUPNPDevice") };
         let actual = (NatUpnp::class_id().to_string(), NatUpnpDevice::class_id().to_string());
         assert_eq!((actual.0.as_str(), actual.1.as_str()), expected);
+    }
+
+    /// The default build has godot-rust's thread support (a GDScript Thread may own our
+    /// objects); the engine-names build has lazy function tables instead and no thread support
+    /// (docs/threads.md). Cargo.toml arranges this; this test catches a change to it.
+    #[test]
+    fn each_build_has_its_thread_model() {
+        assert_eq!(cfg!(feature = "threads"), !cfg!(feature = "engine-names"), "exactly one of `threads` and `engine-names`");
     }
 }

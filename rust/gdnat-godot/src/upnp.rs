@@ -9,6 +9,7 @@ use godot::prelude::*;
 use crate::convert::DeviceData;
 use crate::delivery::{self, AsyncHost};
 use crate::device::{print_report, NatUpnpDevice};
+use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::test_hooks::{self, Site};
 use crate::validation;
@@ -81,18 +82,16 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// to a router that stopped answering: the connect, the send or the wait for the answer is
 /// interrupted, and every background thread has ended before the library is unloaded.
 ///
-/// Threads: use this class on the main thread only; the `*_async` methods exist so that no
-/// thread is needed. The engine's documentation suggests calling `UPNP.discover()` from a
-/// GDScript [Thread]; with this GDExtension (godot-rust 0.5.5 without its experimental thread
-/// support) that does not work:
-/// - calling any method of an object from another thread is refused by the binding layer
-///   before gdnat's code runs: it prints the error "attempted to access binding from different
-///   thread than main thread" and GDScript stops the thread function at that line
-///   ("Invalid call"), so nothing is returned; the game keeps running;
-/// - creating the object inside a thread (`NatUPNP.new()` there) aborts the whole process,
-///   because the refusal happens in a constructor callback that cannot report errors.
-///
-/// Create the object on the main thread and call `discover_async()` and friends instead.
+/// Threads: as with the engine's class, a [Thread] may create, call and free `NatUPNP` (the
+/// engine docs' [Thread] example works after renaming `UPNP.new()`): every blocking method, the
+/// device list, the properties and the constants work on any thread, and objects may be handed
+/// between threads. Two threads calling the same object take turns (a call waits while another
+/// thread is inside a method of that object). The `*_async` methods are the exception: their
+/// signals are delivered on the main thread, so off the main thread they print an error and
+/// return `UPNP_RESULT_UNKNOWN_ERROR` (28) without queuing anything. They are also the better
+/// way: no thread to start and join, and nothing blocks. Free an object whose async work is in
+/// flight on the main thread. (The `engine-names` build, for engines without the upnp module,
+/// supports no threads: its objects belong to the main thread.)
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNP))]
 #[cfg_attr(not(feature = "engine-names"), class(base = RefCounted, init, rename = NatUPNP))]
@@ -406,20 +405,26 @@ impl NatUpnp {
     /// [signal discover_completed] on a later frame, leaving the list alone, so
     /// `var result = await upnp.discover_completed` right after the call always works. The
     /// discovery settings are copied at call time. Until completion the list keeps its old
-    /// content. Freeing the object cancels the discovery (no signal). New in gdnat.
+    /// content. Freeing the object cancels the discovery (no signal). Returns
+    /// `UPNP_RESULT_SUCCESS` (0) when queued, or 28 without queuing anything when called off the
+    /// main thread (see the class description, Threads). New in gdnat.
     #[func]
     fn discover_async(
         &mut self,
         #[opt(default = 2000)] timeout: i32,
         #[opt(default = 2)] ttl: i32,
         #[opt(default = "InternetGatewayDevice")] device_filter: GString,
-    ) {
+    ) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "discover_async") {
+            return refused;
+        }
         test_hooks::panic_if_requested(Site::Func);
         let job = match validation::check_discover(timeout, ttl) {
             Ok(()) => Job::Discover(self.discover_options(timeout, ttl, &device_filter)),
             Err(result) => Job::Echo(Outcome::Discovered { code: result.code(), devices: None }),
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method add_port_mapping]: returns at once and emits
@@ -429,7 +434,7 @@ impl NatUpnp {
     /// service type and local address are copied then, so later changes to the device list do
     /// not affect this operation. No gateway gives 26, argument errors their codes; both are
     /// reported through the signal on a later frame. Operations of one object run in call
-    /// order. New in gdnat.
+    /// order. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
     #[func]
     fn add_port_mapping_async(
         &mut self,
@@ -438,7 +443,10 @@ impl NatUpnp {
         #[opt(default = "")] desc: GString,
         #[opt(default = "UDP")] proto: GString,
         #[opt(default = 0)] duration: i32,
-    ) {
+    ) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "add_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let echo = |result: UpnpResult| Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text.clone() });
         let job = match self.get_gateway() {
@@ -452,13 +460,18 @@ impl NatUpnp {
             }
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result. The gateway is selected at
-    /// call time, as for [method add_port_mapping_async]. New in gdnat.
+    /// call time, as for [method add_port_mapping_async]. Returns 0 when queued, 28 off the main
+    /// thread (nothing queued). New in gdnat.
     #[func]
-    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) {
+    fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
+            return refused;
+        }
         let proto_text = proto.to_string();
         let echo = |result: UpnpResult| Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text.clone() });
         let job = match self.get_gateway() {
@@ -471,19 +484,24 @@ impl NatUpnp {
             },
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
     /// [signal external_address_queried] later: 0 and the address on success, else the
     /// failure's result (26 without a gateway) and `""`. The gateway is selected at call
-    /// time. New in gdnat.
+    /// time. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
     #[func]
-    fn query_external_address_async(&mut self) {
+    fn query_external_address_async(&mut self) -> i32 {
+        if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
+            return refused;
+        }
         let job = match self.get_gateway() {
             None => Job::Echo(Outcome::Queried { report: Report::of(UpnpResult::NoGateway), address: String::new() }),
             Some(device) => Job::Query { gateway: device.bind().gateway() },
         };
         self.submit(job);
+        UpnpResult::Success.code()
     }
 }
 

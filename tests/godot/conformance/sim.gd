@@ -8,6 +8,7 @@ extends RefCounted
 
 const SsdpListener := preload("res://tests/conformance/ssdp_listener.gd")
 const DescFetch := preload("res://tests/conformance/desc_fetch.gd")
+const Docs := preload("res://tests/conformance/docs_example.gd")
 const IGD1 := "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
 const WANIP1 := "urn:schemas-upnp-org:service:WANIPConnection:1"
 const WANIP2 := "urn:schemas-upnp-org:service:WANIPConnection:2"
@@ -169,6 +170,7 @@ func scn_igd2_public() -> void:
 			var u = p.new_upnp()
 			return [u.discover(5000), u.get_device_count()],
 		func(r, _ms): return r == [0, 1], func(r, ms): return r == [0, 1] and ms < 5000)
+	_docs_example_rows()
 
 
 func scn_igd1_public() -> void:
@@ -402,6 +404,27 @@ func _mapping_rows(want: Dictionary) -> void:
 		return [d.add_port_mapping(7777, 0, "gdnat", "TCP"), d.add_port_mapping(7777, 0, "gdnat", "UDP"),
 			d.query_external_address(), d.delete_port_mapping(7777, "TCP"), d.delete_port_mapping(7777, "UDP")],
 		_allow(want, "mapping", {"spec": [0, 0, want.ext, 0, 0]} if want.has("ext") else {}))
+
+
+## The engine docs' Thread example (issue 12), verbatim apart from the class name, on a public
+## gateway, where the engine's UPNP finds a valid gateway too: both map UDP and TCP 3928 (the
+## deletes answer 0; the simulated gateway answers 714 for a mapping it does not have), and both
+## see Godot refuse the thread's `upnp_completed.emit(OK)` on the node in the tree.
+func _docs_example_rows() -> void:
+	var tag := "S %s:" % scenario
+	var gw := _wan()
+	t.compare("%s docs Thread example -> [emissions that reached a handler, then delete UDP/TCP 3928]" % tag, func(p):
+		var script = Docs.script_for(p.upnp_class)
+		if script == null:
+			return "<the example did not compile for %s>" % p.upnp_class
+		var node: Node = Docs.make_node(script)
+		t.root.add_child(node)  # _ready(): the thread discovers and maps
+		t.root.remove_child(node)  # _exit_tree(): joins the thread
+		var emitted: Array = node.get_meta("emitted").duplicate()
+		node.free()
+		var d = p.hand_device(gw[0], gw[1], "127.0.0.1")
+		return [emitted, d.delete_port_mapping(3928, "UDP"), d.delete_port_mapping(3928, "TCP")],
+		{"spec": [[], 0, 0], "printed": [Docs.EMIT_REFUSED], "timed": true})
 
 
 ## `opts` plus the allowed difference `want.allowed` with its exact [engine, ours] values for

@@ -6,6 +6,9 @@
 ## `upnpc -l`, and removed again; check_zz_cleanup deletes every port this group may have used.
 extends RefCounted
 
+const RouterTable := preload("res://tests/lib/router_table.gd")
+const Docs := preload("res://tests/conformance/docs_example.gd")
+
 const ROUTER_DESC := "http://10.77.0.1:5000/rootDesc.xml"
 const ROUTER_CTL := "http://10.77.0.1:5000/ctl/IPConn"
 const WANIP2 := "urn:schemas-upnp-org:service:WANIPConnection:2"
@@ -19,7 +22,7 @@ const OTHER_HOST := "10.77.0.3"
 const WAN_ADDR := "198.51.100.1"
 const DESC := "gdnat-conformance"
 ## Every external port this group maps (cleanup deletes them all, TCP and UDP).
-const PORTS := [47001, 47002, 47003, 47004, 47005]
+const PORTS := [47001, 47002, 47003, 47004, 47005, 3928]
 
 ## The running suite (rows, compare()).
 var t
@@ -173,6 +176,50 @@ func check_discovered_mappings() -> void:
 		var del = d.delete_port_mapping(47003, "UDP")
 		return [r, del],
 		{"spec": [16, 23], "allowed": "D3", "engine": [16, 23], "ours": [0, 0]})
+
+
+# --- the engine docs' Thread example, verbatim apart from the class name (issue 12) -------------
+
+## The example maps SERVER_PORT (3928) UDP and TCP with the project's name as description.
+const DOCS_PORT := 3928
+
+func check_docs_thread_example() -> void:
+	var docs = Docs
+	var changed: Array = docs.changed_lines(t.ours.upnp_class)
+	t.check(docs.published_text() != "" and changed == [["var upnp = UPNP.new()", "var upnp = %s.new()" % t.ours.upnp_class]],
+		"T docs Thread example: ours runs the published text with only UPNP.new() renamed (changed lines: %s)" % [changed])
+	var project_name := str(ProjectSettings.get_setting("application/config/name"))
+	# One run as the docs show it: the node enters the tree (_ready starts the thread, which
+	# discovers and maps) and leaves it (_exit_tree joins the thread). Then the router's own
+	# table, then the two mappings are deleted again (the example itself never deletes).
+	t.compare("T docs Thread example: [upnp_completed emissions, router table rows of 3928, rows after delete]", func(p):
+		var script = docs.script_for(p.upnp_class)
+		if script == null:
+			return "<the example did not compile for %s>" % p.upnp_class
+		var node: Node = docs.make_node(script)
+		t.root.add_child(node)
+		t.root.remove_child(node)
+		var emitted: Array = node.get_meta("emitted").duplicate()
+		node.free()
+		var table: Dictionary = RouterTable.read(ROUTER_DESC)
+		var rows: Variant = RouterTable.rows_of_port(table, DOCS_PORT) if table.ok else "<%s>" % table.error
+		if rows is Array:
+			rows.sort()
+		for proto in ["UDP", "TCP"]:
+			_hand(p).delete_port_mapping(DOCS_PORT, proto)
+		var after: Dictionary = RouterTable.read(ROUTER_DESC)
+		var rows_after: Variant = RouterTable.rows_of_port(after, DOCS_PORT) if after.ok else "<%s>" % after.error
+		return [emitted, rows, rows_after],
+		# D3: the bed's WAN address is reserved, so the engine finds no valid gateway and the
+		# example maps nothing; ours finds the double-NAT gateway and maps both. Neither emits:
+		# the engine's example has no emit on that path, and ours reaches `upnp_completed.emit(OK)`,
+		# which Godot 4.6 refuses on a node in the tree from a thread (printed row below; the same
+		# happens to the engine's UPNP on a public gateway, see sim igd2-public).
+		{"allowed": "D3", "engine": [[], [], []],
+		"ours": [[], ["TCP %d->%s:%d '%s'" % [DOCS_PORT, LAN_ADDR, DOCS_PORT, project_name],
+			"UDP %d->%s:%d '%s'" % [DOCS_PORT, LAN_ADDR, DOCS_PORT, project_name]], []],
+		"timed": true, "printed": [],
+		"printed_allowed": {"allowed": "D3", "engine": [], "ours": [Docs.EMIT_REFUSED]}})
 
 
 # --- a mapping owned by the other LAN host (10.77.0.3, made with curl from that address) ----------

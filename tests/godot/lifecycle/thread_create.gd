@@ -1,17 +1,25 @@
-## Creates a NatUPNP inside a GDScript Thread. Documented behaviour with gdext 0.5.5: the
-## object constructor refuses to run off the main thread and, because that happens inside a
-## callback that cannot unwind, the process aborts. tests/godot/run-async.sh records it.
+## Creates NatUPNP and NatUPNPDevice inside a GDScript Thread, uses them there without the
+## network and lets them be freed there, as the engine's UPNP docs do with UPNP.new() (issue 12).
+## With godot-rust 0.5.5 built with lazy function tables (before issue 12) NatUPNP.new() in a
+## thread aborted the whole process (exit 134). tests/godot/run-async.sh (step thread-create)
+## requires exit 0, both lines below and no panic line.
 extends SceneTree
 
 
-func _work() -> void:
-	var u = NatUPNP.new()
-	print("THREAD-CREATE: created ", u)
+func _work() -> String:
+	var u := NatUPNP.new()
+	var d := NatUPNPDevice.new()
+	d.igd_status = NatUPNPDevice.IGD_STATUS_OK
+	u.add_device(d)
+	var text := "%s %s devices=%d gateway=%s" % [u.get_class(), d.get_class(), u.get_device_count(),
+		u.get_gateway() == d]
+	print("THREAD-CREATE: created ", text)
+	return text  # u and d are freed on this thread when the function returns
 
 
 func _initialize() -> void:
 	var thread := Thread.new()
 	thread.start(_work)
-	thread.wait_to_finish()
-	print("THREAD-CREATE: main thread continues")
+	var text = thread.wait_to_finish()
+	print("THREAD-CREATE: main thread continues, the thread returned '%s'" % text)
 	quit(0)
