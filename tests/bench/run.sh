@@ -304,6 +304,10 @@ python3 tests/bench/report.py "$SAMPLES" "$META" > "$TABLE" || die "report.py fa
 cat "$TABLE"
 
 if [ "$WRITE" = 1 ]; then
+    # Sections written by other commands (between "<!-- generated: bash tests/bench/X.sh -->"
+    # and "<!-- end generated -->", e.g. tests/bench/cancellation.sh) are kept as they are.
+    OTHERS="$WORK/other-sections.md"
+    sed -n '/^<!-- generated: bash tests\/bench\/[a-z0-9_-]*\.sh -->$/,/^<!-- end generated -->$/p' docs/benchmarks.md > "$OTHERS" 2>/dev/null || : > "$OTHERS"
     {
         echo "# Benchmarks: gdnat vs the engine's built-in UPNP"
         echo
@@ -316,6 +320,7 @@ if [ "$WRITE" = 1 ]; then
         cat "$TABLE"
         echo
         cat tests/bench/notes.md
+        if [ -s "$OTHERS" ]; then echo; cat "$OTHERS"; fi
     } > docs/benchmarks.md
     say "wrote docs/benchmarks.md"
 fi

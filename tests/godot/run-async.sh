@@ -22,9 +22,11 @@
 #     leak report, the extension's shutdown report (GDNAT_REPORT_SHUTDOWN=1, line
 #     "gdnat: shutdown: N workers stopped in X ms, M left") says 0 left within
 #     SHUTDOWN_BOUND_MS, and the time from the script's quit() (its "QUIT_AT_MS" line) to the
-#     process exit is at most 100 ms above the idle quit's, plus QUIT_MARGIN_MS of scheduling
-#     slack on the shared machine (the old code's 0.9 s shutdown wait fails it by far).
-#     tests/bench/cancellation.sh measures the same numbers with repetitions.
+#     process exit is at most 100 ms above the idle quit's, plus QUIT_MARGIN_MS of slack: these
+#     are single Godot runs on a shared 2-core machine, where one idle quit alone varied from
+#     101 to 374 ms within one run (load average 7-13). The old code's 0.9 s shutdown wait
+#     still fails it by far (about 900 ms above idle). tests/bench/cancellation.sh measures the
+#     same numbers as medians of repetitions and checks them with a 150 ms margin.
 #  6. thread-call      test_threads.gd against gdnat-simgw igd2-public: every public method of
 #                      NatUPNP and NatUPNPDevice called from GDScript Threads (created, used and
 #                      freed on the thread; a main-thread object called from a thread; objects
@@ -163,7 +165,7 @@ no_bad_lines() { ! gdnat_bad_log_line "$LOG" > /dev/null; }
 export GDNAT_REPORT_SHUTDOWN=1
 SHUTDOWN_BOUND_MS=100
 QUIT_ABOVE_IDLE_GOAL_MS=100
-QUIT_MARGIN_MS=150
+QUIT_MARGIN_MS=400
 IDLE_QUIT_MS=
 # check_quit_bounds END_MS: judges the "gdnat: shutdown: ..." and "QUIT_AT_MS" lines of $LOG;
 # sets BOUNDS (a summary) and returns non-zero when a bound is broken or a line is missing.
