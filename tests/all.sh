@@ -27,6 +27,10 @@ for a in "$@"; do
     esac
 done
 
+# cargo for the Rust stages, also under sudo (tests/lib/rust-env.sh; setup installs one if needed).
+source tests/lib/rust-env.sh
+gdnat_rust_env || true
+
 passed=0
 failed=0
 failed_stages=()
@@ -49,6 +53,7 @@ stage() {
 
 if ((setup)); then
     stage setup bash tests/setup.sh || true
+    gdnat_rust_env || true
 fi
 stage build bash tests/build.sh --all
 # The Rust tests talk HTTP/SOAP to simulated gateways on loopback and the SSDP ones multicast:

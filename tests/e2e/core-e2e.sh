@@ -40,7 +40,8 @@ if [ -n "${GDNAT_BIN:-}" ]; then
     BIN="$GDNAT_BIN"
 else
     BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/gdnat"
-    if command -v cargo >/dev/null; then
+    source "$REPO/tests/lib/rust-env.sh"   # cargo, also under sudo
+    if gdnat_rust_env; then
         echo "core-e2e: cargo build -p gdnat-cli"
         (cd "$REPO" && timeout 1200 cargo build -q -p gdnat-cli) \
             || { echo "FAIL build cargo build -p gdnat-cli failed"; echo "0 passed, 1 failed"; exit 1; }

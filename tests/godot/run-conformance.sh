@@ -103,6 +103,7 @@ find_simgw() {
     newest=$(find "${CARGO_TARGET_DIR:-$REPO/target}" "$REPO/target" -maxdepth 3 -type f -name gdnat-simgw \
         -perm -u+x -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -1 | cut -d' ' -f2-)
     if [ -z "$newest" ]; then
+        source "$REPO/tests/lib/rust-env.sh"; gdnat_rust_env   # cargo, also under sudo
         (cd "$REPO" && timeout 900 cargo build -q -p gdnat-simgw) >&2 || return 1
         newest="${CARGO_TARGET_DIR:-$REPO/target}/debug/gdnat-simgw"
     fi
