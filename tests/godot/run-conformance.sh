@@ -33,9 +33,12 @@ export IGD_PREFIX="${IGD_PREFIX:-igd}"
 # Test-bed names and addresses (TB_NS_LAN = "$IGD_PREFIX-lan", TB_DESC_URL, ...).
 # shellcheck source=../testbed/common.sh
 source "$REPO/tests/testbed/common.sh"
+# shellcheck source=../lib/router-table.sh
+source "$REPO/tests/lib/router-table.sh"   # gdnat_upnpc_table (also used by testbed.gd via GDNAT_REPO)
+export GDNAT_REPO="$REPO"
 SUITE=res://tests/conformance/conformance.gd
 SIM_SCENARIOS=(none scripted igd2-public igd1-public igd2-double-nat not-connected ppp-only printer-and-router
-    desc-http-500-empty desc-empty desc-malformed-xml desc-hang soap-http-500-empty soap-empty soap-malformed-xml
+    desc-http-500-empty desc-empty desc-malformed-xml desc-truncated desc-hang soap-http-500-empty soap-empty soap-malformed-xml
     slow-http
     location-other-host odd-source-port slow-ssdp permanent-lease-only lowercase-protocol-rejected
     upnp-error wanip-v1-relative-url-with-urlbase namespace-prefixed-description)
@@ -151,11 +154,15 @@ for sel in "${selected[@]}"; do
             run testbed ip netns exec "$TB_NS_LAN" bash "$HERE/run-suite.sh" --timeout 300 \
                 --name conformance-testbed "$SUITE" -- --mode=testbed
             # Nothing of ours may be left on the router.
-            left=$(timeout 20 ip netns exec "$TB_NS_LAN" upnpc -i -u "$TB_DESC_URL" -l 2>/dev/null \
-                | grep -E "gdnat-conformance|4700[0-9]->" || true)
-            if [ -n "$left" ]; then
+            # (tests/lib/router-table.sh: a failed or empty upnpc listing is a failure, too.)
+            if ! table=$(gdnat_upnpc_table "$TB_NS_LAN" "$TB_DESC_URL" 2>&1); then
+                say "testbed: cannot read the router's table: $table"
+                runs+=(testbed-cleanup); rcs+=(1); outs+=(/dev/null)
+            elif left=$(grep -E "gdnat-conformance|4700[0-9]->" <<<"$table"); then
                 say "testbed: mappings left on the router: $left"
                 runs+=(testbed-cleanup); rcs+=(1); outs+=(/dev/null)
+            else
+                say "testbed: the router's table (upnpc -l) lists no mapping of the suite"
             fi
             if [ $testbed_started = 1 ]; then bash "$REPO/tests/testbed/testbed.sh" down; fi
             ;;
