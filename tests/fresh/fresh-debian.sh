@@ -121,8 +121,9 @@ cleanup() {
         fi
     fi
     echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" = 0 ] && [ "${RESULT:-1}" = 0 ]
-    exit
+    # (`exit` without a number in a trap would keep the status from before the trap.)
+    if [ "$FAILED" = 0 ] && [ "${RESULT:-1}" = 0 ]; then exit 0; fi
+    exit 1
 }
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM
@@ -154,6 +155,15 @@ deb $MIRROR $SUITE-updates main
 deb $security $SUITE-security main
 EOF
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# Not software but the network this machine is on: the local CA certificates the host trusts
+# (a TLS-intercepting egress proxy here, whose CA crates.io's HTTPS needs). They go where a
+# Debian admin puts them; the ca-certificates package that setup.sh installs adds them to the
+# store. A machine without such a proxy has none, and nothing is copied.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$ROOT/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    say "copied the host's local CA certificates: $(cd /usr/local/share/ca-certificates && echo *.crt)"
+fi
 have=$(chroot "$ROOT" sh -c 'for t in cargo rustc curl gcc cc python3 ip nft upnpc godot ps debootstrap; do command -v $t; done' 2>/dev/null | tr '\n' ' ')
 if [ -z "$have" ]; then
     pass bare-root "none of cargo, rustc, curl, gcc, python3, ip, nft, upnpc, godot, ps, debootstrap in the root"
