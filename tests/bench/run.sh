@@ -313,7 +313,10 @@ if [ "$WRITE" = 1 ]; then
         echo "ours/engine of the medians. The goal column restates each issue's target; nothing here is"
         echo "asserted by the test suites."
         echo
+        # The generated section: its format is checked in CI (tests/docs/generated.py).
+        echo "<!-- generated: sudo bash tests/bench/run.sh -->"
         cat "$TABLE"
+        echo "<!-- end generated -->"
         echo
         cat tests/bench/notes.md
     } > docs/benchmarks.md

@@ -5,6 +5,10 @@
 #   tests/godot/run-conformance.sh                  every mode: offline, soap, sim (all scenarios), testbed
 #   tests/godot/run-conformance.sh offline soap     only these modes (offline|soap|sim|testbed)
 #   tests/godot/run-conformance.sh sim:igd2-public  one sim scenario (sim:none = nothing answers)
+#   tests/godot/run-conformance.sh --write-docs     every mode, then the run's table replaces the
+#                                                   generated section of docs/conformance.md
+#                                                   (tests/godot/conformance_table.py; format checked in CI
+#                                                   by tests/docs/generated.py)
 #
 # Modes (each Godot run goes through tests/godot/run-suite.sh: timeout, log, log scan):
 #   offline  API surface and argument validation; nothing is sent (still inside tests/lib/isolated.sh)
@@ -88,7 +92,14 @@ fi
 [ "$(id -u)" = 0 ] || { echo "run-conformance.sh needs root (network namespaces)" >&2; exit 2; }
 mkdir -p "$GDNAT_LOGS"
 
-selected=("$@")
+selected=()
+write_docs=0
+for a in "$@"; do
+    if [ "$a" = --write-docs ]; then write_docs=1; else selected+=("$a"); fi
+done
+if [ $write_docs = 1 ] && [ ${#selected[@]} -gt 0 ]; then
+    echo "--write-docs writes the table of a full run: give no modes with it" >&2; exit 2
+fi
 [ ${#selected[@]} -gt 0 ] || selected=(offline soap sim testbed)
 
 if [ ! -d "$PROJECT/addons/gdnat" ]; then
@@ -196,6 +207,18 @@ echo "verdicts: $verdicts"
 echo "table: $table"
 if [ ${#failed_runs[@]} -gt 0 ]; then
     echo "failed runs: ${failed_runs[*]}"
+fi
+if [ $write_docs = 1 ]; then
+    godot_version=$(grep -h -m1 -o 'engine=[^ ]*' "${outs[0]}" 2>/dev/null | cut -d= -f2)
+    runline="Run of $(date -u +%Y-%m-%d) on commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)"
+    runline+="$(git -C "$REPO" diff --quiet HEAD -- tests rust 2>/dev/null || echo ' (with uncommitted changes)')"
+    runline+=", Godot ${godot_version:-?}, miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables 2>/dev/null)"
+    runline+=": all modes, \`$total_pass passed, $total_fail failed\`, failed runs: ${failed_runs[*]:-none}"
+    python3 "$HERE/conformance_table.py" render "$table" "$runline" \
+        | python3 "$REPO/tests/docs/generated.py" replace docs/conformance.md \
+            "sudo bash tests/godot/run-conformance.sh --write-docs" \
+        && echo "wrote the generated table of docs/conformance.md" \
+        || { echo "could not write docs/conformance.md"; failed_runs+=(write-docs); }
 fi
 echo "$total_pass passed, $total_fail failed"
 [ ${#failed_runs[@]} = 0 ]

@@ -224,7 +224,12 @@ func scn_desc_malformed_xml() -> void:
 
 
 func scn_desc_truncated() -> void:
-	_discovery_rows({})
+	# The description stops half-way, short of its Content-Length, and the connection closes. The
+	# engine parses the half it got and finds no WAN service (9); ours reports the cut-off body as
+	# an HTTP error (1) (D7: answers we cannot read are failures). This scenario was listed but
+	# never run before; the difference was found when it was.
+	_discovery_rows({"found": [0, 1], "is_gateway": true, "allowed": "D7",
+		"fields": [[9, "", "", ""], [1, "", "", ""]]})
 
 
 func scn_desc_empty() -> void:
@@ -240,7 +245,7 @@ func scn_slow_http() -> void:
 func scn_soap_empty() -> void:
 	# Every SOAP answer is a 200 with no body: commands are 23 HTTP_ERROR on both (spec idea 18).
 	# Discovery finds the device; its GetStatusInfo answer is empty, so it is not connected (6).
-	_discovery_rows({"found": [0, 1], "desc": true, "status": 6})
+	_discovery_rows({"found": [0, 1], "is_gateway": true, "status": 6})
 	_mapping_rows({"spec": [23, 23, "", 23, 23]})
 
 
@@ -259,7 +264,7 @@ func scn_soap_malformed_xml() -> void:
 func scn_soap_http_500_empty() -> void:
 	# Every SOAP answer is a 500 with an empty body and no UPnP fault: discovery finds the device,
 	# not connected (6); every command is 23 HTTP_ERROR, the query '' (spec ideas 18, 3.5).
-	_discovery_rows({"found": [0, 1], "desc": true, "status": 6})
+	_discovery_rows({"found": [0, 1], "is_gateway": true, "status": 6})
 	_mapping_rows({"spec": [23, 23, "", 23, 23]})
 
 
@@ -341,7 +346,7 @@ func scn_printer_and_router() -> void:
 
 ## Discovery with the default filter: result and count, then device 0's fields. `want`:
 ##   status: the engine's igd_status per spec; svc: the WAN service type when status 0;
-##   found: the spec's [result, count] of discover(); desc: true when device 0 is the scenario's
+##   found: the spec's [result, count] of discover(); is_gateway: true when device 0 is the scenario's
 ##   gateway (description_url and service_type checked) even when its status is not 0;
 ##   d3: true for the double-NAT case (ours: status 0 with the fields filled and double_nat true);
 ##   allowed: the id of an allowed difference, with [engine value, ours value] of the rows it
@@ -369,7 +374,7 @@ func _discovery_rows(want: Dictionary) -> void:
 	t.compare("%s device 0 [description_url, service_type]" % tag, func(p):
 		var d = _dev0(found, p)
 		return [d.description_url, d.service_type] if d != null else "<no device>",
-		_allow(want, "desc", {"spec": [location, IGD1]} if want.has("svc") or want.get("desc", false) else {}))
+		_allow(want, "desc", {"spec": [location, IGD1]} if want.has("svc") or want.get("is_gateway", false) else {}))
 	var fields := func(p):
 		var d = _dev0(found, p)
 		return [d.igd_status, d.igd_control_url, d.igd_service_type, d.igd_our_addr] if d != null else "<no device>"
