@@ -271,7 +271,13 @@ ELAPSED=$((SECONDS - T_START))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- every mapping we made is gone ----------------------------------------------------------
-LEFT=$(in_lan timeout 30 upnpc -i -u "$DESC_URL" -l 2>/dev/null | grep -c "gdnat-bench")
+# (tests/lib/router-table.sh: a failed or cut-off upnpc listing is a failure, not "none left")
+source tests/lib/router-table.sh
+if ! TABLE_NOW=$(gdnat_upnpc_table "$LAN_NS" "$DESC_URL" 2>&1); then
+    say "cannot read the router's table: $TABLE_NOW"
+    FAILURES=$((FAILURES + 1))
+fi
+LEFT=$(grep -c "gdnat-bench" <<<"$TABLE_NOW")
 if [ "${LEFT:-0}" -gt 0 ]; then
     say "$LEFT gdnat-bench mappings were left on the router: deleting them"
     in_lan timeout 30 upnpc -i -u "$DESC_URL" -l 2>/dev/null | grep gdnat-bench \

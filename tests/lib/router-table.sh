@@ -1,7 +1,7 @@
 # Reads the test-bed router's own state for "nothing left on the router" checks, and fails when
 # the tool that reads it fails: an `upnpc` or `nft` that exits non-zero, prints nothing, or stops
 # before the end of the listing is an error, never "nothing left". Sourced by
-# tests/testbed/verify.sh, tests/e2e/core-e2e.sh, tests/godot/run-conformance.sh,
+# tests/testbed/verify.sh, tests/e2e/core-e2e.sh, tests/godot/run-conformance.sh, tests/bench/run.sh,
 # tests/demo/run-demo.sh, and called by tests/godot/conformance/testbed.gd (through bash).
 # Self-test (fake tools, no router): tests/lib/router-table-selftest.sh. (bash; no options changed)
 # Run as a command (for callers that are not bash, such as GDScript's OS.execute):
