@@ -9,7 +9,7 @@
 #   turnserver that appears anyway is stopped by PID afterwards);
 # - installs every other tool the tests and the demo call: curl (conformance suite), gcc and
 #   libc6-dev (the C linker Rust needs), python3, iproute2 (ip, ss), util-linux (unshare, flock,
-#   mount), procps (ps, pgrep), gawk, git (the benchmark names the commit), debootstrap; no
+#   mount), procps (ps, pgrep), git (the benchmark names the commit), debootstrap; no
 #   pkg-config: no crate of the workspace builds C code;
 # - finds a Rust toolchain of at least Cargo.toml's rust-version (tests/lib/rust-env.sh, also under
 #   sudo); when there is none it installs Debian's rustc/cargo, or rustc-web/cargo-web (Debian's
@@ -25,7 +25,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(miniupnpd-nftables nftables iproute2 coturn socat debootstrap miniupnpc natpmpc
           procps psmisc python3 util-linux mount ca-certificates
-          curl gcc libc6-dev gawk git coreutils grep sed findutils)
+          curl gcc libc6-dev git coreutils grep sed findutils)
 DAEMONS=(miniupnpd turnserver)
 
 WITH_DISPLAY=no
@@ -90,7 +90,7 @@ else
     timeout 600 apt-get update > /tmp/gdnat-setup-apt.log 2>&1 \
         || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get update failed (log /tmp/gdnat-setup-apt.log)"; }
     APT_UPDATED=yes
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y --no-install-recommends "${MISSING[@]}" \
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${MISSING[@]}" \
         >> /tmp/gdnat-setup-apt.log 2>&1 \
         || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get install failed (log /tmp/gdnat-setup-apt.log)"; }
     remove_policy; trap - EXIT
@@ -130,7 +130,7 @@ candidate_version() {
     echo "$v"
 }
 apt_install() {
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y --no-install-recommends "$@" \
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@" \
         >> /tmp/gdnat-setup-apt.log 2>&1 \
         || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get install $* failed (log /tmp/gdnat-setup-apt.log)"; }
 }
