@@ -43,8 +43,13 @@ def registry():
 
 def sections(text):
     """[(command, body, line number)] of a doc, or raises ValueError on a marker error."""
-    out, current, body, start = [], None, [], 0
+    out, current, body, start, fenced = [], None, [], 0, False
     for n, line in enumerate(text.splitlines(), 1):
+        if current is None and line.startswith("```"):
+            fenced = not fenced   # markers shown as examples in a code block are not sections
+            continue
+        if fenced:
+            continue
         m = BEGIN.match(line)
         if m:
             if current is not None:

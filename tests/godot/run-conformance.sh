@@ -101,6 +101,8 @@ if [ $write_docs = 1 ] && [ ${#selected[@]} -gt 0 ]; then
     echo "--write-docs writes the table of a full run: give no modes with it" >&2; exit 2
 fi
 [ ${#selected[@]} -gt 0 ] || selected=(offline soap sim testbed)
+# The code under test, named in the docs' table (taken now: commits made during the run don't count).
+run_commit="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- tests rust 2>/dev/null || echo ' (with uncommitted changes)')"
 
 if [ ! -d "$PROJECT/addons/gdnat" ]; then
     say "godot-project/addons/gdnat is missing: running tests/build.sh"
@@ -210,8 +212,7 @@ if [ ${#failed_runs[@]} -gt 0 ]; then
 fi
 if [ $write_docs = 1 ]; then
     godot_version=$(grep -h -m1 -o 'engine=[^ ]*' "${outs[0]}" 2>/dev/null | cut -d= -f2)
-    runline="Run of $(date -u +%Y-%m-%d) on commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)"
-    runline+="$(git -C "$REPO" diff --quiet HEAD -- tests rust 2>/dev/null || echo ' (with uncommitted changes)')"
+    runline="Run of $(date -u +%Y-%m-%d) on commit $run_commit"
     runline+=", Godot ${godot_version:-?}, miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables 2>/dev/null)"
     runline+=": all modes, \`$total_pass passed, $total_fail failed\`, failed runs: ${failed_runs[*]:-none}"
     python3 "$HERE/conformance_table.py" render "$table" "$runline" \
