@@ -5,6 +5,7 @@
 #
 #   sudo bash tests/all.sh            # everything
 #   sudo bash tests/all.sh --no-setup # skip apt/Godot provisioning (already done)
+#   sudo bash tests/all.sh --no-fresh # skip the bare-Debian demo stage (tests/fresh, ~10 min)
 #
 # Prints one line per stage and ends with `N passed, N failed`. Exit status 0 only when every
 # stage passed. Logs go to ${GDNAT_LOGS:-/tmp/gdnat-logs}.
@@ -20,12 +21,18 @@ if [[ $(id -u) != 0 ]]; then
 fi
 
 setup=1
+fresh=1
 for a in "$@"; do
     case $a in
         --no-setup) setup=0 ;;
+        --no-fresh) fresh=0 ;;
         *) echo "unknown option $a" >&2; exit 2 ;;
     esac
 done
+
+# cargo for the Rust stages, also under sudo (tests/lib/rust-env.sh; setup installs one if needed).
+source tests/lib/rust-env.sh
+gdnat_rust_env || true
 
 passed=0
 failed=0
@@ -49,7 +56,12 @@ stage() {
 
 if ((setup)); then
     stage setup bash tests/setup.sh || true
+    gdnat_rust_env || true
 fi
+# Cheap checks of the test harness itself: generated doc sections have their generator's format;
+# the router-table helper calls a failed/empty upnpc or nft listing a failure.
+stage docs-generated python3 tests/docs/generated.py check
+stage router-table-selftest bash tests/lib/router-table-selftest.sh
 stage build bash tests/build.sh --all
 # The Rust tests talk HTTP/SOAP to simulated gateways on loopback and the SSDP ones multicast:
 # all of them run inside a fresh network namespace of their own (tests/lib/isolated.sh).
@@ -67,6 +79,12 @@ stage godot-async bash tests/godot/run-async.sh
 # bed, checked against their goals plus the suites' scheduling margins (about 45 s).
 stage godot-cancellation bash tests/bench/cancellation.sh --no-build --reps 3 --check
 stage demo bash tests/demo/run-demo.sh
+# The README's demo command in a debootstrapped bare Debian root (downloads, builds: ~10 min).
+if ((fresh)); then
+    STAGE_TIMEOUT=2700 stage fresh-debian bash tests/fresh/fresh-debian.sh
+else
+    echo "SKIP fresh-debian: --no-fresh"
+fi
 
 # Nothing may be left behind.
 left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(igd-|gdnat)' | tr '\n' ' ')

@@ -34,6 +34,9 @@ for arg in "$@"; do
     esac
 done
 [ ${#profiles[@]} -gt 0 ] || profiles=(debug)
+# cargo, also under sudo (whose PATH has no ~/.cargo/bin): tests/lib/rust-env.sh
+source tests/lib/rust-env.sh
+gdnat_rust_env || { echo "build: $(gdnat_rust_missing_message)" >&2; exit 1; }
 
 if ((engine_names)); then
     for profile in "${profiles[@]}"; do

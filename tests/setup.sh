@@ -7,6 +7,15 @@
 #   miniupnpc, natpmpc, ...) WITHOUT starting any daemon in the machine's own network
 #   namespace (policy-rc.d answers 101 during the install; any root-namespace miniupnpd or
 #   turnserver that appears anyway is stopped by PID afterwards);
+# - installs every other tool the tests and the demo call: curl (conformance suite), gcc and
+#   libc6-dev (the C linker Rust needs), python3, iproute2 (ip, ss), util-linux (unshare, flock,
+#   mount), procps (ps, pgrep), git (the benchmark names the commit), debootstrap; no
+#   pkg-config: no crate of the workspace builds C code;
+# - finds a Rust toolchain of at least Cargo.toml's rust-version (tests/lib/rust-env.sh, also under
+#   sudo); when there is none it installs Debian's rustc/cargo, or rustc-web/cargo-web (Debian's
+#   security-supported newer Rust, in bookworm-security and trixie), when the candidate is new
+#   enough, else a toolchain through rustup when the system has it (the command, or Debian's
+#   `rustup` package); else it stops with one line saying what to install;
 # - provisions Godot 4.6.3 via tests/godot/provision.sh (cached in ${GDNAT_CACHE:-$HOME/.cache/gdnat});
 # - is fast when everything is already there (apt is skipped when dpkg says all is installed).
 #   --with-display  also install Xvfb on the host (screenshots of the demo)
@@ -15,7 +24,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(miniupnpd-nftables nftables iproute2 coturn socat debootstrap miniupnpc natpmpc
-          procps psmisc python3 util-linux mount ca-certificates)
+          procps psmisc python3 util-linux mount ca-certificates
+          curl gcc libc6-dev git coreutils grep sed findutils)
 DAEMONS=(miniupnpd turnserver)
 
 WITH_DISPLAY=no
@@ -29,6 +39,9 @@ for arg in "$@"; do
     esac
 done
 [ "$WITH_DISPLAY" = yes ] && PACKAGES+=(xvfb)
+
+# shellcheck source=lib/rust-env.sh
+source "$HERE/lib/rust-env.sh"   # gdnat_rust_env, gdnat_rust_required, gdnat_version_ge
 
 say() { echo "setup: $*"; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }
@@ -54,6 +67,7 @@ root_ns_pids() {
 }
 
 t0=$(date +%s)
+APT_UPDATED=no
 mapfile -t MISSING < <(missing_packages)
 if [ "${#MISSING[@]}" -eq 0 ]; then
     say "all packages already installed (${#PACKAGES[@]}), apt skipped"
@@ -75,7 +89,8 @@ else
 
     timeout 600 apt-get update > /tmp/gdnat-setup-apt.log 2>&1 \
         || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get update failed (log /tmp/gdnat-setup-apt.log)"; }
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y --no-install-recommends "${MISSING[@]}" \
+    APT_UPDATED=yes
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${MISSING[@]}" \
         >> /tmp/gdnat-setup-apt.log 2>&1 \
         || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get install failed (log /tmp/gdnat-setup-apt.log)"; }
     remove_policy; trap - EXIT
@@ -93,11 +108,72 @@ else
     done
 fi
 
-for tool in miniupnpd nft ip turnserver socat upnpc natpmpc unshare python3; do
+for tool in miniupnpd nft ip ss turnserver socat upnpc natpmpc unshare flock python3 curl cc timeout ps pgrep awk git debootstrap; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/usr/bin/$tool" ] \
         || die "tool '$tool' not found after install"
 done
 say "tools present: miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables), coturn $(dpkg-query -W -f='${Version}' coturn), miniupnpc $(dpkg-query -W -f='${Version}' miniupnpc)"
+
+# ---- Rust ------------------------------------------------------------------------------------
+apt_update_once() {
+    [ "$APT_UPDATED" = yes ] && return 0
+    timeout 600 apt-get update >> /tmp/gdnat-setup-apt.log 2>&1 \
+        || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get update failed (log /tmp/gdnat-setup-apt.log)"; }
+    APT_UPDATED=yes
+}
+# Upstream version of a package's apt candidate (1:1.96.0+dfsg1-1~deb12u2 -> 1.96.0), or nothing.
+candidate_version() {
+    local v
+    v=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | head -1)
+    [ -n "$v" ] && [ "$v" != "(none)" ] || return 1
+    v=${v#*:}; v=${v%%[+~-]*}
+    echo "$v"
+}
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@" \
+        >> /tmp/gdnat-setup-apt.log 2>&1 \
+        || { tail -20 /tmp/gdnat-setup-apt.log >&2; die "apt-get install $* failed (log /tmp/gdnat-setup-apt.log)"; }
+}
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+ensure_rust() {
+    local required pair v
+    required=$(gdnat_rust_required)
+    [ -n "$required" ] || die "no rust-version in Cargo.toml"
+    if gdnat_rust_env; then
+        say "rust: $GDNAT_RUST_FOUND (needs >= $required)"
+        return 0
+    fi
+    say "no Rust >= $required found (${GDNAT_RUST_SEEN:-none}); looking at Debian's packages"
+    apt_update_once
+    for pair in "rustc cargo" "rustc-web cargo-web"; do
+        set -- $pair
+        v=$(candidate_version "$1") || continue
+        gdnat_version_ge "$v" "$required" || { say "Debian's $1 is $v: too old"; continue; }
+        # rustc-web replaces rustc: never remove an installed rustc (other software may use it).
+        if [ "$1" = rustc-web ] && installed rustc; then
+            say "Debian's rustc-web $v would replace the installed rustc package: not done"
+            continue
+        fi
+        say "installing Debian's $1 and $2 $v"
+        apt_install "$1" "$2"
+        gdnat_rust_env && { say "rust: $GDNAT_RUST_FOUND"; return 0; }
+    done
+    if ! command -v rustup >/dev/null && candidate_version rustup >/dev/null && ! installed rustc && ! installed cargo; then
+        say "installing Debian's rustup package"
+        apt_install rustup
+    fi
+    if command -v rustup >/dev/null; then
+        say "installing Rust $required through rustup (downloads the toolchain)"
+        if timeout 900 rustup toolchain install "$required" --profile minimal \
+                && { rustup default >/dev/null 2>&1 || rustup default "$required"; }; then
+            gdnat_rust_env && { say "rust: $GDNAT_RUST_FOUND"; return 0; }
+        fi
+        say "rustup could not install Rust $required"
+    fi
+    die "$(gdnat_rust_missing_message)"
+}
+ensure_rust
 
 if [ "$WITH_GODOT" = yes ]; then
     args=()

@@ -271,7 +271,13 @@ ELAPSED=$((SECONDS - T_START))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- every mapping we made is gone ----------------------------------------------------------
-LEFT=$(in_lan timeout 30 upnpc -i -u "$DESC_URL" -l 2>/dev/null | grep -c "gdnat-bench")
+# (tests/lib/router-table.sh: a failed or cut-off upnpc listing is a failure, not "none left")
+source tests/lib/router-table.sh
+if ! TABLE_NOW=$(gdnat_upnpc_table "$LAN_NS" "$DESC_URL" 2>&1); then
+    say "cannot read the router's table: $TABLE_NOW"
+    FAILURES=$((FAILURES + 1))
+fi
+LEFT=$(grep -c "gdnat-bench" <<<"$TABLE_NOW")
 if [ "${LEFT:-0}" -gt 0 ]; then
     say "$LEFT gdnat-bench mappings were left on the router: deleting them"
     in_lan timeout 30 upnpc -i -u "$DESC_URL" -l 2>/dev/null | grep gdnat-bench \
@@ -317,7 +323,10 @@ if [ "$WRITE" = 1 ]; then
         echo "ours/engine of the medians. The goal column restates each issue's target; nothing here is"
         echo "asserted by the test suites."
         echo
+        # The generated section: its format is checked in CI (tests/docs/generated.py).
+        echo "<!-- generated: sudo bash tests/bench/run.sh -->"
         cat "$TABLE"
+        echo "<!-- end generated -->"
         echo
         cat tests/bench/notes.md
         if [ -s "$OTHERS" ]; then echo; cat "$OTHERS"; fi

@@ -28,6 +28,8 @@ REPO="$(cd "$HERE/../.." && pwd)"
 source "$REPO/tests/testbed/probe.sh"   # probe_send, probe_token, tb_is_up, TB_* names
 # shellcheck source=../lib/log-check.sh
 source "$REPO/tests/lib/log-check.sh"   # gdnat_bad_log_line
+# shellcheck source=../lib/router-table.sh
+source "$REPO/tests/lib/router-table.sh"   # gdnat_upnpc_table
 
 PORT=7777
 PROTOS="TCP UDP"
@@ -232,9 +234,8 @@ if bad_line=$(gdnat_bad_log_line "$DEMO_LOG"); then
 fi
 # Nothing may be left behind on the router: its own table (read with miniupnpc's upnpc from
 # the LAN side) must list no mapping of the demo's port.
-table=$(ip netns exec "$TB_NS_LAN" timeout 20 upnpc -i -u "$TB_DESC_URL" -l 2>&1); table_rc=$?
-if [ $table_rc != 0 ] || ! grep -q 'ExternalIPAddress = ' <<<"$table"; then
-    record FAIL router-table "could not list the router's mappings (upnpc exit $table_rc): $(tail -2 <<<"$table" | tr '\n' ' ')"
+if ! table=$(gdnat_upnpc_table "$TB_NS_LAN" "$TB_DESC_URL" 2>&1); then
+    record FAIL router-table "could not list the router's mappings: $table"
 else
     left=$(grep -E "^ *[0-9]+ (TCP|UDP) +$PORT->" <<<"$table" | tr -s ' ' | tr '\n' ';')
     if [ -n "$left" ]; then

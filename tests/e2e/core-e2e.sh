@@ -40,7 +40,8 @@ if [ -n "${GDNAT_BIN:-}" ]; then
     BIN="$GDNAT_BIN"
 else
     BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/gdnat"
-    if command -v cargo >/dev/null; then
+    source "$REPO/tests/lib/rust-env.sh"   # cargo, also under sudo
+    if gdnat_rust_env; then
         echo "core-e2e: cargo build -p gdnat-cli"
         (cd "$REPO" && timeout 1200 cargo build -q -p gdnat-cli) \
             || { echo "FAIL build cargo build -p gdnat-cli failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -207,8 +208,14 @@ gd delete "$LEASE_PORT" TCP --url "$URL"
 # ---- usage errors and the router's state ------------------------------------------------------------
 gd add
 if [ "$RC" = 2 ]; then pass usage.exit-2 "missing arguments: exit 2"; else fail usage.exit-2 "exit $RC for 'gdnat add'"; fi
-rules=$(ip netns exec "$TB_NS_ROUTER" nft list chain inet filter prerouting_miniupnpd 2>/dev/null | grep -c dnat)
-[ "$rules" = 0 ] && pass router.clean "no dnat rule left" || fail router.clean "$rules dnat rules left"
+source "$REPO/tests/lib/router-table.sh"   # a failed nft is a failure, not "nothing left"
+if ! rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER" 2>&1); then
+    fail router.clean "could not read the router's rules: $rules"
+elif [ -n "$rules" ]; then
+    fail router.clean "dnat rules left: $(oneline "$rules")"
+else
+    pass router.clean "no dnat rule left (nft list chain inet filter prerouting_miniupnpd)"
+fi
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

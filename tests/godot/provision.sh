@@ -11,6 +11,8 @@
 # Env:
 #   GDNAT_CACHE     cache folder (default $HOME/.cache/gdnat); the root is $GDNAT_CACHE/godot-sid
 #   GDNAT_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#   GDNAT_GODOT_VERSION  the Godot version the tests expect (default 4.6.3, the pin): when sid's
+#                   package (or a cached root) carries another one, provisioning stops and says so
 #
 # The root is complete only when the marker file $ROOT/.gdnat-provisioned exists; it is
 # written last, so a root left half-finished by an interrupted run is detected and redone.
@@ -22,6 +24,9 @@ MARKER="$ROOT/.gdnat-provisioned"
 MIRROR="${GDNAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 APT_OPTS=(-o Acquire::Check-Valid-Until=false)
 GODOT_PACKAGES=(godot)
+# The engine version the suites are written against (their expected values, print formats and
+# the engine's UPNP behaviour). Debian sid moves on; a different version stops here, clearly.
+GODOT_VERSION="${GDNAT_GODOT_VERSION:-4.6.3}"
 GL_PACKAGES=(libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libgl1 libegl1)
 
 WITH_DISPLAY=no
@@ -87,7 +92,18 @@ if [ "$FORCE" = yes ] && [ -d "$ROOT" ]; then
     rm -rf --one-file-system "$ROOT"
 fi
 
+# wrong_version WHAT VERSION: stops with one line when VERSION is not the pinned one.
+wrong_version() {
+    case "$2" in
+        "$GODOT_VERSION"|"$GODOT_VERSION".*|"$GODOT_VERSION"+*) return 0 ;;
+    esac
+    die "$1 is Godot ${2:-unknown}, but the tests expect Godot $GODOT_VERSION (pinned in tests/godot/provision.sh):" \
+        "set GODOT=/path/to/a Godot $GODOT_VERSION binary (tests/godot/godot.sh uses it), or update the pin and the suites"
+}
+
 if [ -f "$MARKER" ] && [ -x "$ROOT/usr/bin/godot" ]; then
+    cached=$(sed -n 's/^godot \([^ ]*\) .*/\1/p' "$MARKER")
+    wrong_version "the cached root $ROOT" "$cached"
     say "cached Godot root is complete: $ROOT ($(cat "$MARKER"))"
     host_xvfb
     exit 0
@@ -120,6 +136,9 @@ mount_proc
 say "installing godot into the root (about 20 s)"
 in_root_apt update > "$CACHE/apt-sid.log" 2>&1 \
     || { tail -20 "$CACHE/apt-sid.log" >&2; die "apt-get update in the sid root failed"; }
+candidate=$(chroot "$ROOT" apt-cache policy godot 2>/dev/null | sed -n 's/^ *Candidate: //p' | head -1)
+candidate=${candidate#*:}
+wrong_version "Debian sid's godot package ($candidate)" "${candidate%%[+~-]*}"
 in_root_apt install -y --no-install-recommends "${GODOT_PACKAGES[@]}" >> "$CACHE/apt-sid.log" 2>&1 \
     || { tail -20 "$CACHE/apt-sid.log" >&2; die "installing godot in the sid root failed"; }
 
@@ -137,10 +156,7 @@ LIBS="$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/lib/x86_64-linux-gnu:$ROOT/usr/lib/x8
 version=$(timeout 60 "$ROOT/usr/lib64/ld-linux-x86-64.so.2" --library-path "$LIBS" \
     "$ROOT/usr/bin/godot" --headless --version 2>/dev/null | tail -1) \
     || die "the provisioned godot does not start"
-case "$version" in
-    4.*) ;;
-    *) die "unexpected godot version output: '$version'" ;;
-esac
+wrong_version "the provisioned engine" "$version"
 
 echo "godot $version provisioned $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$MARKER"
 say "done in $(( $(date +%s) - t0 )) s: Godot $version in $ROOT"

@@ -5,6 +5,10 @@
 #   tests/godot/run-conformance.sh                  every mode: offline, soap, sim (all scenarios), testbed
 #   tests/godot/run-conformance.sh offline soap     only these modes (offline|soap|sim|testbed)
 #   tests/godot/run-conformance.sh sim:igd2-public  one sim scenario (sim:none = nothing answers)
+#   tests/godot/run-conformance.sh --write-docs     every mode, then the run's table replaces the
+#                                                   generated section of docs/conformance.md
+#                                                   (tests/godot/conformance_table.py; format checked in CI
+#                                                   by tests/docs/generated.py)
 #
 # Modes (each Godot run goes through tests/godot/run-suite.sh: timeout, log, log scan):
 #   offline  API surface and argument validation; nothing is sent (still inside tests/lib/isolated.sh)
@@ -33,9 +37,12 @@ export IGD_PREFIX="${IGD_PREFIX:-igd}"
 # Test-bed names and addresses (TB_NS_LAN = "$IGD_PREFIX-lan", TB_DESC_URL, ...).
 # shellcheck source=../testbed/common.sh
 source "$REPO/tests/testbed/common.sh"
+# shellcheck source=../lib/router-table.sh
+source "$REPO/tests/lib/router-table.sh"   # gdnat_upnpc_table (also used by testbed.gd via GDNAT_REPO)
+export GDNAT_REPO="$REPO"
 SUITE=res://tests/conformance/conformance.gd
 SIM_SCENARIOS=(none scripted igd2-public igd1-public igd2-double-nat not-connected ppp-only printer-and-router
-    desc-http-500-empty desc-empty desc-malformed-xml desc-hang soap-http-500-empty soap-empty soap-malformed-xml
+    desc-http-500-empty desc-empty desc-malformed-xml desc-truncated desc-hang soap-http-500-empty soap-empty soap-malformed-xml
     slow-http
     location-other-host odd-source-port slow-ssdp permanent-lease-only lowercase-protocol-rejected
     upnp-error wanip-v1-relative-url-with-urlbase namespace-prefixed-description)
@@ -85,8 +92,17 @@ fi
 [ "$(id -u)" = 0 ] || { echo "run-conformance.sh needs root (network namespaces)" >&2; exit 2; }
 mkdir -p "$GDNAT_LOGS"
 
-selected=("$@")
+selected=()
+write_docs=0
+for a in "$@"; do
+    if [ "$a" = --write-docs ]; then write_docs=1; else selected+=("$a"); fi
+done
+if [ $write_docs = 1 ] && [ ${#selected[@]} -gt 0 ]; then
+    echo "--write-docs writes the table of a full run: give no modes with it" >&2; exit 2
+fi
 [ ${#selected[@]} -gt 0 ] || selected=(offline soap sim testbed)
+# The code under test, named in the docs' table (taken now: commits made during the run don't count).
+run_commit="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- tests rust 2>/dev/null || echo ' (with uncommitted changes)')"
 
 if [ ! -d "$PROJECT/addons/gdnat" ]; then
     say "godot-project/addons/gdnat is missing: running tests/build.sh"
@@ -103,6 +119,7 @@ find_simgw() {
     newest=$(find "${CARGO_TARGET_DIR:-$REPO/target}" "$REPO/target" -maxdepth 3 -type f -name gdnat-simgw \
         -perm -u+x -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -1 | cut -d' ' -f2-)
     if [ -z "$newest" ]; then
+        source "$REPO/tests/lib/rust-env.sh"; gdnat_rust_env   # cargo, also under sudo
         (cd "$REPO" && timeout 900 cargo build -q -p gdnat-simgw) >&2 || return 1
         newest="${CARGO_TARGET_DIR:-$REPO/target}/debug/gdnat-simgw"
     fi
@@ -150,11 +167,15 @@ for sel in "${selected[@]}"; do
             run testbed ip netns exec "$TB_NS_LAN" bash "$HERE/run-suite.sh" --timeout 300 \
                 --name conformance-testbed "$SUITE" -- --mode=testbed
             # Nothing of ours may be left on the router.
-            left=$(timeout 20 ip netns exec "$TB_NS_LAN" upnpc -i -u "$TB_DESC_URL" -l 2>/dev/null \
-                | grep -E "gdnat-conformance|gdnat demo|4700[0-9]->|3928->" || true)
-            if [ -n "$left" ]; then
+            # (tests/lib/router-table.sh: a failed or empty upnpc listing is a failure, too.)
+            if ! table=$(gdnat_upnpc_table "$TB_NS_LAN" "$TB_DESC_URL" 2>&1); then
+                say "testbed: cannot read the router's table: $table"
+                runs+=(testbed-cleanup); rcs+=(1); outs+=(/dev/null)
+            elif left=$(grep -E "gdnat-conformance|gdnat demo|4700[0-9]->|3928->" <<<"$table"); then
                 say "testbed: mappings left on the router: $left"
                 runs+=(testbed-cleanup); rcs+=(1); outs+=(/dev/null)
+            else
+                say "testbed: the router's table (upnpc -l) lists no mapping of the suite"
             fi
             if [ $testbed_started = 1 ]; then bash "$REPO/tests/testbed/testbed.sh" down; fi
             ;;
@@ -188,6 +209,17 @@ echo "verdicts: $verdicts"
 echo "table: $table"
 if [ ${#failed_runs[@]} -gt 0 ]; then
     echo "failed runs: ${failed_runs[*]}"
+fi
+if [ $write_docs = 1 ]; then
+    godot_version=$(grep -h -m1 -o 'engine=[^ ]*' "${outs[0]}" 2>/dev/null | cut -d= -f2)
+    runline="Run of $(date -u +%Y-%m-%d) on commit $run_commit"
+    runline+=", Godot ${godot_version:-?}, miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables 2>/dev/null)"
+    runline+=": all modes, \`$total_pass passed, $total_fail failed\`, failed runs: ${failed_runs[*]:-none}"
+    python3 "$HERE/conformance_table.py" render "$table" "$runline" \
+        | python3 "$REPO/tests/docs/generated.py" replace docs/conformance.md \
+            "sudo bash tests/godot/run-conformance.sh --write-docs" \
+        && echo "wrote the generated table of docs/conformance.md" \
+        || { echo "could not write docs/conformance.md"; failed_runs+=(write-docs); }
 fi
 echo "$total_pass passed, $total_fail failed"
 [ ${#failed_runs[@]} = 0 ]

@@ -206,6 +206,7 @@ func test_fifo_with_validation_errors_in_between() -> void:
 
 func test_discover_async_signals_and_list() -> void:
 	if target == "none":
+		skip_test("needs a router; this run has none (--target=none)")
 		return
 	var u := NatUPNP.new()
 	var old := valid_device()
@@ -252,6 +253,7 @@ func test_discover_async_signals_and_list() -> void:
 
 func test_upnp_mapping_ops_in_call_order() -> void:
 	if target == "none":
+		skip_test("needs a router; this run has none (--target=none)")
 		return
 	var u := await discovered_upnp()
 	if not check(u != null, "discovered a gateway"):
@@ -283,6 +285,7 @@ func test_upnp_mapping_ops_in_call_order() -> void:
 
 func test_upnp_gateway_copied_at_call_time() -> void:
 	if target == "none":
+		skip_test("needs a router; this run has none (--target=none)")
 		return
 	var u := await discovered_upnp()
 	if not check(u != null, "discovered a gateway"):
@@ -302,6 +305,7 @@ func test_upnp_gateway_copied_at_call_time() -> void:
 
 func test_device_async_twins() -> void:
 	if target == "none":
+		skip_test("needs a router; this run has none (--target=none)")
 		return
 	var u := await discovered_upnp()
 	if not check(u != null, "discovered a gateway"):
@@ -323,6 +327,7 @@ func test_device_async_twins() -> void:
 
 func test_no_router_gives_27() -> void:
 	if target != "none":
+		skip_test("runs only without a router (--target=none); this run: %s" % target)
 		return
 	var u := NatUPNP.new()
 	var t0 := Time.get_ticks_msec()

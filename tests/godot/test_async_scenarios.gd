@@ -45,6 +45,7 @@ func list_of(u: NatUPNP) -> Array:
 
 func test_printer_and_router_each_device_has_its_own_data() -> void:
 	if not only("printer-and-router"):
+		skip_test("runs only in scenario printer-and-router; this run: %s" % scenario)
 		return
 	var u := NatUPNP.new()
 	var got := await discover(u, 2000, "")
@@ -70,6 +71,7 @@ func test_printer_and_router_each_device_has_its_own_data() -> void:
 
 func test_printer_and_router_rootdevice_filter_finds_devices() -> void:
 	if not only("printer-and-router"):
+		skip_test("runs only in scenario printer-and-router; this run: %s" % scenario)
 		return
 	var u := NatUPNP.new()
 	var got := await discover(u, 2000, "rootdevice")
@@ -80,6 +82,7 @@ func test_printer_and_router_rootdevice_filter_finds_devices() -> void:
 
 func test_double_nat_gateway_is_usable() -> void:
 	if not only("igd2-double-nat"):
+		skip_test("runs only in scenario igd2-double-nat; this run: %s" % scenario)
 		return
 	var u := NatUPNP.new()
 	var got := await discover(u, 2000, "InternetGatewayDevice")
@@ -99,6 +102,7 @@ func test_double_nat_gateway_is_usable() -> void:
 
 func test_hanging_soap_gives_23_and_keeps_order() -> void:
 	if not only("soap-hang"):
+		skip_test("runs only in scenario soap-hang; this run: %s" % scenario)
 		return
 	var u := NatUPNP.new()
 	var got := await discover(u, 2000, "InternetGatewayDevice")
@@ -128,6 +132,7 @@ func test_hanging_soap_gives_23_and_keeps_order() -> void:
 
 func test_free_during_validation_stops_the_worker() -> void:
 	if not only("desc-hang"):
+		skip_test("runs only in scenario desc-hang; this run: %s" % scenario)
 		return
 	var before := Threads.count("gdnat-worker")
 	var validating := Threads.count("gdnat-validate")
@@ -158,6 +163,7 @@ func test_free_during_validation_stops_the_worker() -> void:
 
 func test_hanging_description_device_not_valid() -> void:
 	if not only("desc-hang"):
+		skip_test("runs only in scenario desc-hang; this run: %s" % scenario)
 		return
 	var u := NatUPNP.new()
 	var got := await discover(u, 2000, "InternetGatewayDevice")

@@ -11,6 +11,8 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=probe.sh
 source "$HERE/probe.sh"
+# shellcheck source=../lib/router-table.sh
+source "$HERE/../lib/router-table.sh"   # gdnat_nft_dnat_rules: a failed nft is a failure
 
 [ "$(id -u)" = 0 ] || { echo "verify: must run as root" >&2; exit 1; }
 
@@ -151,8 +153,11 @@ fi
 
 # ---- router health -----------------------------------------------------------------------------
 check router.alive "miniupnpd still running" tb_pid_alive "$mpid"
-rules=$(ip netns exec "$TB_NS_ROUTER" nft list chain inet filter prerouting_miniupnpd 2>/dev/null | grep -c dnat)
-check router.no-leftover-rules "no dnat rule left ($rules)" [ "$rules" = 0 ]
+if rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER" 2>&1); then
+    check router.no-leftover-rules "no dnat rule left (${rules:-none})" [ -z "$rules" ]
+else
+    fail router.no-leftover-rules "could not read the router's rules: $rules"
+fi
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -209,7 +209,6 @@ func bench_frames() -> void:
 			if not ok:
 				fail("%s frame cycle %d did not complete" % [side, i])
 			sample("frame_max_ms", side, rec.max_ms())
-			sample("frame_p99_ms", side, rec.percentile_ms(0.99))
 			info("frames.%s.%d" % [side, i], "frames=%d median=%.3f ms longest=frame %d ok=%s" % [
 				rec.count(), rec.percentile_ms(0.5), rec.max_index(), str(ok)])
 

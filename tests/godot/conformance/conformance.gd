@@ -72,7 +72,9 @@ func test_conformance() -> void:
 ##            location), in a second row "<title> | printed"; the value is the spec's list of
 ##            the engine's lines (a mismatch is SPEC?), or true for no spec;
 ##   printed_allowed: {allowed: id, engine: lines, ours: lines} for an allowed difference in
-##            the printed lines (exact, as for values).
+##            the printed lines (exact, as for values); or "D10": this check lets ours add the
+##            router's answer to each of the engine's command-failure messages (D10). A check
+##            that does not name D10 never gets it.
 func compare(title: String, fn: Callable, opts := {}) -> void:
 	var e := _run_side(engine, fn)
 	var o := _run_side(ours, fn)
@@ -175,12 +177,24 @@ func _compare_printed(title: String, e: Dictionary, o: Dictionary, opts: Diction
 	if capture == null:
 		skip(row, "this Godot has no Logger class (4.5+), printed lines cannot be captured")
 		return
-	var verdict := _verdict(e.printed, o.printed, opts.get("printed_allowed", {}))
-	if verdict == "DIFF" and ours.available() and _appends_detail(e.printed, o.printed):
-		verdict = "ALLOWED(D10)"
+	var verdict := printed_verdict(e.printed, o.printed, opts.get("printed_allowed", {}))
 	if typeof(opts.printed) == TYPE_ARRAY and not _matches(e.printed, opts.printed):
 		verdict = "SPEC? engine should print %s" % fmt(opts.printed)
 	record(row, fmt(e.printed), fmt(o.printed), verdict)
+
+
+## The verdict for the printed lines of one check: as _verdict() for an exact allowed pattern
+## ({allowed, engine, ours}); with "D10", ALLOWED(D10) when ours printed exactly the engine's
+## command-failure lines, each followed by " (<what the router answered>)".
+func printed_verdict(e_lines: Array, o_lines: Array, allowed) -> String:
+	if typeof(allowed) == TYPE_DICTIONARY:
+		return _verdict(e_lines, o_lines, allowed)
+	if typeof(allowed) != TYPE_STRING or allowed != "D10":
+		return "DIFF: printed_allowed must be {allowed, engine, ours} or \"D10\", not %s" % fmt(allowed)
+	var verdict := _verdict(e_lines, o_lines, {})
+	if verdict == "DIFF" and ours.available() and _appends_detail(e_lines, o_lines):
+		return "ALLOWED(D10)"
+	return verdict
 
 
 ## The verdict for one pair of values: SAME; ALLOWED(id) when `allowed` ({allowed, engine,

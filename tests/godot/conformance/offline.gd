@@ -305,11 +305,11 @@ func check_empty_control_url() -> void:
 	_pcompare("9 status 0, empty control URL: add(1234) -> 23", func(p):
 		var d = p.new_device()
 		d.igd_status = 0
-		return d.add_port_mapping(1234), {"spec": 23})
+		return d.add_port_mapping(1234), {"spec": 23, "printed_allowed": "D10"})
 	_pcompare("9 status 0, empty control URL: query_external_address() -> ''", func(p):
 		var d = p.new_device()
 		d.igd_status = 0
-		return d.query_external_address(), {"spec": ""})
+		return d.query_external_address(), {"spec": "", "printed_allowed": "D10"})
 	_pcompare("9 fresh device query_external_address() -> '' (invalid gateway)", func(p):
 		return p.new_device().query_external_address(), {"spec": ""}, [M_INVALID_GATEWAY])
 
@@ -321,7 +321,8 @@ func check_device_delete_validation() -> void:
 			[[1234, "tcp"], 18, [M_PROTOCOL]], [[0, "tcp"], 17, [M_PORT]], [[1234, "TCP"], 23, true]]:
 		var a: Array = c[0]
 		_pcompare("10 fresh device delete_port_mapping%s -> %d" % [t.fmt(a), c[1]], func(p):
-			return p.new_device().callv("delete_port_mapping", a), {"spec": c[1]}, c[2])
+			return p.new_device().callv("delete_port_mapping", a),
+			{"spec": c[1], "printed_allowed": "D10"} if c[1] == 23 else {"spec": c[1]}, c[2])
 
 
 # --- 11. igd_status accepts any int ------------------------------------------------------------
@@ -377,7 +378,27 @@ func check_control_url_parsing() -> void:
 		_pcompare("12 control URL %s: add/delete/query -> 23/23/''" % t.fmt(url), func(p):
 			var d = p.hand_device(url, WANIP1, "192.168.1.50")
 			return [d.add_port_mapping(1234), d.delete_port_mapping(1234), d.query_external_address()],
-			{"spec": [23, 23, ""]})
+			{"spec": [23, 23, ""], "printed_allowed": "D10"})
+
+
+# --- the suite's own verdict rules (pure; nothing is called on either class) ------------------
+
+func check_zz_suite_verdict_rules() -> void:
+	var e := ["ERROR: Couldn't add port mapping."]
+	var o := ["ERROR: Couldn't add port mapping. (router answered UPnP error 718 ConflictInMappingEntry)"]
+	var v: String = t.printed_verdict(e, o, {})
+	t.check(v == "DIFF", "suite rule: a check that does not name D10 does not get it (%s)" % v)
+	v = t.printed_verdict(e, o, "D10")
+	t.check(v == "ALLOWED(D10)", "suite rule: a check that names D10 gets it for the router's answer appended (%s)" % v)
+	v = t.printed_verdict(e, ["ERROR: Couldn't add port mapping."], "D10")
+	t.check(v == "SAME", "suite rule: D10 named, the same lines are SAME (%s)" % v)
+	v = t.printed_verdict(e, ["ERROR: Something else. (x)"], "D10")
+	t.check(v == "DIFF", "suite rule: D10 allows only the engine's line plus a detail (%s)" % v)
+	v = t.printed_verdict(["ERROR: The Internet Gateway Device must be valid."],
+		["ERROR: The Internet Gateway Device must be valid. (x)"], "D10")
+	t.check(v == "DIFF", "suite rule: D10 covers only the command-failure messages (%s)" % v)
+	v = t.printed_verdict(e, o, "D4")
+	t.check(v.begins_with("DIFF"), "suite rule: an unknown printed_allowed is a DIFF (%s)" % v)
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -226,7 +226,12 @@ func scn_desc_malformed_xml() -> void:
 
 
 func scn_desc_truncated() -> void:
-	_discovery_rows({})
+	# The description stops half-way, short of its Content-Length, and the connection closes. The
+	# engine parses the half it got and finds no WAN service (9); ours reports the cut-off body as
+	# an HTTP error (1) (D7: answers we cannot read are failures). This scenario was listed but
+	# never run before; the difference was found when it was.
+	_discovery_rows({"found": [0, 1], "is_gateway": true, "allowed": "D7",
+		"fields": [[9, "", "", ""], [1, "", "", ""]]})
 
 
 func scn_desc_empty() -> void:
@@ -241,8 +246,9 @@ func scn_slow_http() -> void:
 
 func scn_soap_empty() -> void:
 	# Every SOAP answer is a 200 with no body: commands are 23 HTTP_ERROR on both (spec idea 18).
-	_discovery_rows({})
-	_mapping_rows({})
+	# Discovery finds the device; its GetStatusInfo answer is empty, so it is not connected (6).
+	_discovery_rows({"found": [0, 1], "is_gateway": true, "status": 6})
+	_mapping_rows({"spec": [23, 23, "", 23, 23]})
 
 
 func scn_desc_hang() -> void:
@@ -258,8 +264,10 @@ func scn_soap_malformed_xml() -> void:
 
 
 func scn_soap_http_500_empty() -> void:
-	_discovery_rows({})
-	_mapping_rows({})
+	# Every SOAP answer is a 500 with an empty body and no UPnP fault: discovery finds the device,
+	# not connected (6); every command is 23 HTTP_ERROR, the query '' (spec ideas 18, 3.5).
+	_discovery_rows({"found": [0, 1], "is_gateway": true, "status": 6})
+	_mapping_rows({"spec": [23, 23, "", 23, 23]})
 
 
 func scn_location_other_host() -> void:
@@ -340,6 +348,8 @@ func scn_printer_and_router() -> void:
 
 ## Discovery with the default filter: result and count, then device 0's fields. `want`:
 ##   status: the engine's igd_status per spec; svc: the WAN service type when status 0;
+##   found: the spec's [result, count] of discover(); is_gateway: true when device 0 is the scenario's
+##   gateway (description_url and service_type checked) even when its status is not 0;
 ##   d3: true for the double-NAT case (ours: status 0 with the fields filled and double_nat true);
 ##   allowed: the id of an allowed difference, with [engine value, ours value] of the rows it
 ##   covers under "count" (discover() -> [result, count]), "desc" (description_url,
@@ -359,13 +369,14 @@ func _discovery_rows(want: Dictionary) -> void:
 	t.compare("%s discover() -> [result, count]" % tag, func(p):
 		if not found.has(p.label):
 			return "<not run>"
-		return [found[p.label][0], found[p.label][1].get_device_count()], _allow(want, "count", {}))
+		return [found[p.label][0], found[p.label][1].get_device_count()],
+		_allow(want, "count", {"spec": want.found} if want.has("found") else {}))
 	var gw := _wan()
 	var location: String = gw[2] if gw[2] != "" else (locations[0] if locations.size() > 0 else "")
 	t.compare("%s device 0 [description_url, service_type]" % tag, func(p):
 		var d = _dev0(found, p)
 		return [d.description_url, d.service_type] if d != null else "<no device>",
-		_allow(want, "desc", {"spec": [location, IGD1]} if want.has("svc") else {}))
+		_allow(want, "desc", {"spec": [location, IGD1]} if want.has("svc") or want.get("is_gateway", false) else {}))
 	var fields := func(p):
 		var d = _dev0(found, p)
 		return [d.igd_status, d.igd_control_url, d.igd_service_type, d.igd_our_addr] if d != null else "<no device>"
@@ -392,18 +403,21 @@ func _discovery_rows(want: Dictionary) -> void:
 
 
 ## Add/query/delete through a hand-built gateway on the scenario's control URL. `want`: ext (the
-## external address when all succeed), or allowed with "mapping": [engine value, ours value].
+## external address when all succeed), spec (the spec's five values), or allowed with "mapping":
+## [engine value, ours value]. Every scenario that calls this describes a WAN connection service:
+## when the suite's own description fetch finds none, that is a failure, not a skip.
 func _mapping_rows(want: Dictionary) -> void:
 	var tag := "S %s:" % scenario
 	var gw := _wan()
 	if gw[0] == "":
-		t.skip("%s hand-built gateway mappings" % tag, "no WAN connection service in the description")
+		t.check(false, "%s hand-built gateway mappings: the suite's own fetch of %s found no WAN connection service" % [tag, locations])
 		return
 	t.compare("%s hand-built gateway: add TCP/UDP, query, delete TCP/UDP" % tag, func(p):
 		var d = p.hand_device(gw[0], gw[1], "127.0.0.1")
 		return [d.add_port_mapping(7777, 0, "gdnat", "TCP"), d.add_port_mapping(7777, 0, "gdnat", "UDP"),
 			d.query_external_address(), d.delete_port_mapping(7777, "TCP"), d.delete_port_mapping(7777, "UDP")],
-		_allow(want, "mapping", {"spec": [0, 0, want.ext, 0, 0]} if want.has("ext") else {}))
+		_allow(want, "mapping", {"spec": [0, 0, want.ext, 0, 0]} if want.has("ext")
+			else ({"spec": want.spec} if want.has("spec") else {})))
 
 
 ## The engine docs' Thread example (issue 12), verbatim apart from the class name, on a public

@@ -105,10 +105,10 @@ func check_17_fault_codes() -> void:
 		t.compare("17 AddPortMapping fault errorCode %s -> %d" % [t.fmt(code), row[1]], func(p):
 			soap.begin(FakeSoap.fault(code))
 			return _gw(p).add_port_mapping(7777), {"spec": row[1],
-			"printed": [] if row[1] == 0 else [M_ADD_FAILED]})
+			"printed": [] if row[1] == 0 else [M_ADD_FAILED], "printed_allowed": {} if row[1] == 0 else "D10"})
 	t.compare("17 fault 718 through UPNP.add_port_mapping -> 13", func(p):
 		soap.begin(FakeSoap.fault("718"))
-		return p.upnp_with([_gw(p)]).add_port_mapping(7777), {"spec": 13, "printed": [M_ADD_FAILED]})
+		return p.upnp_with([_gw(p)]).add_port_mapping(7777), {"spec": 13, "printed": [M_ADD_FAILED], "printed_allowed": "D10"})
 	t.compare("17 200 OK carrying a UPnPError 718 body -> 13", func(p):
 		soap.begin(FakeSoap.fault("718").replace("500 Internal Server Error", "200 OK"))
 		return _gw(p).add_port_mapping(7777), {"spec": 13})
@@ -129,7 +129,7 @@ func check_18_http_failures() -> void:
 		return _gw(p).add_port_mapping(7777), {"spec": 23})
 	t.compare("18 200 OK with Content-Length 0 -> 23", func(p):
 		soap.begin(FakeSoap.http("200 OK", ""))
-		return _gw(p).add_port_mapping(7777), {"spec": 23, "printed": [M_ADD_FAILED]})
+		return _gw(p).add_port_mapping(7777), {"spec": 23, "printed": [M_ADD_FAILED], "printed_allowed": "D10"})
 	t.compare("18 connection closed without a reply -> 23", func(p):
 		soap.begin(FakeSoap.CLOSE)
 		return _gw(p).add_port_mapping(7777), {"spec": 23})
@@ -140,7 +140,7 @@ func check_18_http_failures() -> void:
 	t.compare("18 connection refused -> 23 (add, delete), '' (query)", func(p):
 		var d = p.hand_device("http://127.0.0.1:%d/ctl" % refused, WANIP1, OUR_ADDR)
 		return [d.add_port_mapping(7777), d.delete_port_mapping(7777), d.query_external_address()],
-		{"spec": [23, 23, ""], "printed": [M_ADD_FAILED, M_DELETE_FAILED, M_QUERY_FAILED]})
+		{"spec": [23, 23, ""], "printed": [M_ADD_FAILED, M_DELETE_FAILED, M_QUERY_FAILED], "printed_allowed": "D10"})
 
 
 # --- 19. DeletePortMapping ------------------------------------------------------------------
@@ -155,7 +155,7 @@ func check_19_delete() -> void:
 	t.compare("19 delete fault 714 -> 4 (device and UPNP)", func(p):
 		soap.begin(FakeSoap.fault("714"))
 		return [_gw(p).delete_port_mapping(7777), p.upnp_with([_gw(p)]).delete_port_mapping(7777)],
-		{"spec": [4, 4], "printed": [M_DELETE_FAILED, M_DELETE_FAILED]})
+		{"spec": [4, 4], "printed": [M_DELETE_FAILED, M_DELETE_FAILED], "printed_allowed": "D10"})
 	t.compare("19 delete fault 606 -> 1, 718 -> 13", func(p):
 		soap.begin(FakeSoap.fault("606"))
 		var a = _gw(p).delete_port_mapping(7777)
@@ -185,14 +185,14 @@ func check_20_external_address() -> void:
 		{"spec": "2001:db8:1:2::7", "allowed": "D6", "engine": "2001:db8:1:2::7", "ours": "2001:db8:1:2::7777"})
 	t.compare("20 fault 501 -> ''", func(p):
 		soap.begin(FakeSoap.fault("501"))
-		return _gw(p).query_external_address(), {"spec": "", "printed": [M_QUERY_FAILED]})
+		return _gw(p).query_external_address(), {"spec": "", "printed": [M_QUERY_FAILED], "printed_allowed": "D10"})
 	t.compare("20 empty NewExternalIPAddress -> ''", func(p):
 		soap.begin(FakeSoap.ok("GetExternalIPAddress", WANIP1, {"NewExternalIPAddress": ""}))
 		# Spec 3.5: a gateway reporting an empty address yields "" with no error.
 		return _gw(p).query_external_address(), {"spec": "", "printed": []})
 	t.compare("20 reply without NewExternalIPAddress -> ''", func(p):
 		soap.begin(FakeSoap.ok("GetExternalIPAddress", WANIP1))
-		return _gw(p).query_external_address(), {"spec": "", "printed": [M_QUERY_FAILED]})
+		return _gw(p).query_external_address(), {"spec": "", "printed": [M_QUERY_FAILED], "printed_allowed": "D10"})
 	t.compare("20 invalid-status device: '' and nothing sent", func(p):
 		soap.begin(FakeSoap.ok("GetExternalIPAddress", WANIP1, {"NewExternalIPAddress": "203.0.113.7"}))
 		return [_gw(p, 9).query_external_address(), soap.connections()], {"spec": ["", 0],
@@ -206,7 +206,7 @@ func check_13_oversized() -> void:
 	t.compare("13 desc of 3000 chars -> 23, no connection", func(p):
 		soap.begin(FakeSoap.ok("AddPortMapping", WANIP1))
 		var r = _gw(p).add_port_mapping(7777, 0, long_desc)
-		return [r, soap.connections()], {"spec": [23, 0], "printed": [M_ADD_FAILED]})
+		return [r, soap.connections()], {"spec": [23, 0], "printed": [M_ADD_FAILED], "printed_allowed": "D10"})
 	t.compare("13 desc of 1000 chars fits -> 0, one request", func(p):
 		soap.begin(FakeSoap.ok("AddPortMapping", WANIP1))
 		var r = _gw(p).add_port_mapping(7777, 0, "y".repeat(1000))
@@ -252,7 +252,8 @@ func check_21_recorded_router_answers() -> void:
 					r = d.delete_port_mapping(7777, "TCP")
 				_:
 					r = d.query_external_address()
-			return [r, soap.connections()], {"spec": [expected, 1], "printed": printed})
+			return [r, soap.connections()], {"spec": [expected, 1], "printed": printed,
+				"printed_allowed": "D10" if failed else {}})
 
 
 func check_zz_stop() -> void:

@@ -23,6 +23,8 @@ const WAN_ADDR := "198.51.100.1"
 const DESC := "gdnat-conformance"
 ## Every external port this group maps (cleanup deletes them all, TCP and UDP).
 const PORTS := [47001, 47002, 47003, 47004, 47005, 3928]
+## What _listed() and _stored_desc() return when the router's table cannot be read.
+const UNREADABLE := "<router table unreadable>"
 
 ## The running suite (rows, compare()).
 var t
@@ -153,7 +155,7 @@ func check_discovered_mappings() -> void:
 		var u = p.new_upnp()
 		u.discover()
 		var r = u.add_port_mapping(47003, 0, DESC, "TCP")
-		var listed := _listed("TCP", 47003, LAN_ADDR)
+		var listed = _listed("TCP", 47003, LAN_ADDR)
 		_hand(p).delete_port_mapping(47003, "TCP")
 		return [r, listed],
 		{"spec": [26, false], "allowed": "D3", "engine": [26, false], "ours": [0, true], "timed": true})
@@ -162,7 +164,7 @@ func check_discovered_mappings() -> void:
 		var u = p.new_upnp()
 		u.discover()
 		var r = u.delete_port_mapping(47003, "TCP")
-		var listed := _listed("TCP", 47003, LAN_ADDR)
+		var listed = _listed("TCP", 47003, LAN_ADDR)
 		_hand(p).delete_port_mapping(47003, "TCP")
 		return [r, listed],
 		{"spec": [26, true], "allowed": "D3", "engine": [26, true], "ours": [0, false]})
@@ -226,7 +228,8 @@ func check_docs_thread_example() -> void:
 
 func check_other_client_mapping() -> void:
 	var made := _soap_from_other_host("AddPortMapping", "<NewRemoteHost></NewRemoteHost><NewExternalPort>47006</NewExternalPort><NewProtocol>TCP</NewProtocol><NewInternalPort>47006</NewInternalPort><NewInternalClient>%s</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>%s</NewPortMappingDescription><NewLeaseDuration>600</NewLeaseDuration>" % [OTHER_HOST, DESC])
-	if not t.check(made and _listed("TCP", 47006, OTHER_HOST),
+	var listed = _listed("TCP", 47006, OTHER_HOST)
+	if not t.check(made and typeof(listed) == TYPE_BOOL and listed,
 			"T setup: TCP 47006 mapped to %s by a SOAP request from %s (curl)" % [OTHER_HOST, OTHER_HOST]):
 		return
 	t.compare("T TCP 47006 owned by 10.77.0.3: add from 10.77.0.2 -> 718 -> 13", func(p):
@@ -264,10 +267,15 @@ func _device0(found: Dictionary, p):
 	return found[p.label].get_device(0)
 
 
-## True when `upnpc -l` (run in this same namespace) lists <proto> <port> -> <addr>:<internal>.
-func _listed(proto: String, port: int, addr: String, internal := 0) -> bool:
+## True when `upnpc -l` (run in this same namespace) lists <proto> <port> -> <addr>:<internal>,
+## false when it does not, UNREADABLE (a failure is recorded) when the table cannot be read: an
+## unreadable table never counts as "not listed".
+func _listed(proto: String, port: int, addr: String, internal := 0):
 	var needle := "%s %d->%s:%d " % [proto, port, addr, internal if internal > 0 else port]
-	for line in _upnpc_list():
+	var table = _upnpc_list()
+	if table == null:
+		return UNREADABLE
+	for line: String in table:
 		if line.contains(needle):
 			return true
 	return false
@@ -277,7 +285,10 @@ func _listed(proto: String, port: int, addr: String, internal := 0) -> bool:
 ## The engine sends the description unescaped (spec 3.3), so miniupnpd stores '' for 'a<b&c'.
 func _stored_desc(proto: String, port: int) -> String:
 	var needle := " %s %d->" % [proto, port]
-	for line in _upnpc_list():
+	var table = _upnpc_list()
+	if table == null:
+		return UNREADABLE
+	for line: String in table:
 		if line.contains(needle):
 			var first := line.find("'")
 			var second := line.find("'", first + 1)
@@ -305,11 +316,19 @@ func _soap_from_other_host(action: String, args: String) -> bool:
 	return out.size() > 0 and String(out[0]).strip_edges() == "200"
 
 
-## Lines of `upnpc -i -u <router> -l` (the real miniupnpc client, in this namespace).
-func _upnpc_list() -> PackedStringArray:
+## The mapping lines of the router's table: `upnpc -i -u <router> -l` (the real miniupnpc client,
+## in this namespace) through tests/lib/router-table.sh, which fails when upnpc fails, prints
+## nothing or stops before the end of the table. Then a failure is recorded and null returned.
+func _upnpc_list():
+	var repo := OS.get_environment("GDNAT_REPO")
+	var helper := repo.path_join("tests/lib/router-table.sh")
+	if repo == "" or not FileAccess.file_exists(helper):
+		t.check(false, "T router table: GDNAT_REPO (%s) has no tests/lib/router-table.sh; run through tests/godot/run-conformance.sh" % repo)
+		return null
 	var out := []
-	OS.execute("timeout", ["10", "upnpc", "-i", "-u", ROUTER_DESC, "-l"], out, true)
-	var lines := PackedStringArray()
-	for chunk in out:
-		lines.append_array(String(chunk).split("\n"))
-	return lines
+	var rc := OS.execute("bash", [helper, "upnpc-table", "-", ROUTER_DESC], out, true)
+	var text := "".join(PackedStringArray(out))
+	if rc != 0:
+		t.check(false, "T router table: cannot read the router's mappings (exit %d): %s" % [rc, text.strip_edges()])
+		return null
+	return text.split("\n", false)

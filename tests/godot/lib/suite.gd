@@ -54,6 +54,12 @@ func check(condition: bool, detail: String) -> bool:
 	return condition
 
 
+## Says that the current test does not apply to this run, and why: prints `SKIP <test>: reason`
+## (neither a pass nor a failure). Call it, then return, instead of returning silently.
+func skip_test(reason: String) -> void:
+	print("SKIP %s: %s" % [_current, reason])
+
+
 ## Records `actual == expected` with both values in the message.
 func check_eq(actual, expected, detail: String) -> bool:
 	return check(typeof(actual) == typeof(expected) and actual == expected,
