@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Cross-builds gdnat for Windows x86_64 (x86_64-pc-windows-gnu) on Linux with Debian's mingw-w64.
+#
+#   tests/windows/build.sh [--release] [--tests] [--toolchain auto|rustup|debian]
+#
+#   --release    release profile (default: debug)
+#   --tests      also build the core's test programs (gdnat-igd, gdnat-simgw, gdnat-cli) for
+#                tests/wine/run-tests.sh (debug only)
+#   --toolchain  where the Windows standard library comes from:
+#                rustup  the rustup target x86_64-pc-windows-gnu (added when missing)
+#                debian  Debian sid's rustc + cargo + libstd-rust-dev-windows, run inside the
+#                        cached sid root of tests/wine/provision.sh --debian-rust (for machines
+#                        that reach package registries only, where rustup cannot fetch the target)
+#                auto    (default) rustup when the target is installed or can be added, else debian
+#
+# Output: gdnat.dll copied to addons/gdnat/bin/gdnat.windows.x86_64.<profile>.dll (the name
+# addons/gdnat/gdnat.gdextension lists), gdnat.exe and gdnat-simgw.exe in
+# <target>/x86_64-pc-windows-gnu/<profile>/. The path used is printed
+# ("windows-build: toolchain path: ...") and written to <target>/windows-toolchain-<profile>.txt,
+# which tests/package.sh copies into the release's build info.
+# Env: CARGO_TARGET_DIR (default <repo>/target; the Debian path uses <target>/debian-sid).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+TRIPLE=x86_64-pc-windows-gnu
+LINKER=x86_64-w64-mingw32-gcc
+
+profile=debug
+tests=no
+toolchain=auto
+while [ $# -gt 0 ]; do
+    case $1 in
+        --release) profile=release ;;
+        --tests) tests=yes ;;
+        --toolchain) toolchain=${2:-}; shift ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        *) echo "windows/build.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+case $toolchain in auto|rustup|debian) ;; *) echo "windows/build.sh: --toolchain auto|rustup|debian" >&2; exit 2 ;; esac
+
+say() { echo "windows-build: $*"; }
+die() { echo "windows-build: ERROR: $*" >&2; exit 1; }
+
+command -v "$LINKER" >/dev/null || die "$LINKER is missing: apt-get install gcc-mingw-w64-x86-64 (tests/setup.sh does)"
+
+rustup_target_ready() {
+    command -v rustup >/dev/null || return 1
+    rustup target list --installed 2>/dev/null | grep -qx "$TRIPLE" && return 0
+    say "rustup target add $TRIPLE"
+    timeout 300 rustup target add "$TRIPLE" >&2 || return 1
+}
+
+if [ "$toolchain" = auto ]; then
+    if rustup_target_ready; then toolchain=rustup; else
+        say "rustup cannot provide the $TRIPLE standard library here: falling back to Debian's"
+        toolchain=debian
+    fi
+elif [ "$toolchain" = rustup ]; then
+    rustup_target_ready || die "rustup could not add $TRIPLE (try --toolchain debian)"
+fi
+
+flags=(--locked --target "$TRIPLE")
+[ "$profile" = release ] && flags+=(--release)
+t0=$SECONDS
+if [ "$toolchain" = rustup ]; then
+    info="rustup: $(rustc --version), target $TRIPLE from rustup, linker $($LINKER --version | head -1)"
+    say "toolchain path: $info"
+    export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=$LINKER
+    cargo build "${flags[@]}" -p gdnat-godot -p gdnat-cli -p gdnat-simgw
+    if [ "$tests" = yes ]; then
+        cargo test "${flags[@]}" -p gdnat-igd -p gdnat-simgw -p gdnat-cli --no-run
+    fi
+    out="$TARGET_DIR/$TRIPLE/$profile"
+else
+    bash tests/wine/provision.sh --debian-rust || die "could not provision Debian's Rust toolchain"
+    ROOT="${GDNAT_CACHE:-$HOME/.cache/gdnat}/wine-sid"
+    info="debian: $(cat "$ROOT/.gdnat-debian-rust"), linker from sid's gcc-mingw-w64-x86-64"
+    say "toolchain path: $info"
+    DEB_TARGET="$TARGET_DIR/debian-sid"
+    mkdir -p "$DEB_TARGET" "$REPO/target"
+    cmds="cargo build ${flags[*]} -p gdnat-godot -p gdnat-cli -p gdnat-simgw"
+    [ "$tests" = yes ] && cmds="$cmds && cargo test ${flags[*]} -p gdnat-igd -p gdnat-simgw -p gdnat-cli --no-run"
+    # Debian's cargo in the root, with the work tree and target folder at their own paths and a
+    # cargo home of its own inside the root (crates come from crates.io, as for rustup's cargo).
+    # rust-version is checked against Debian's rustc; a too-old rustc fails here, loudly.
+    unshare --mount --propagation private -- bash -c '
+        root=$1 repo=$2 target=$3 cmds=$4
+        mount -t proc proc "$root/proc"; mount --rbind /dev "$root/dev"
+        for d in "$repo" "$target"; do mkdir -p "$root$d"; mount --bind "$d" "$root$d"; done
+        exec chroot "$root" /usr/bin/env -C "$repo" HOME=/root PATH=/usr/bin:/bin \
+            CARGO_HOME=/root/.cargo CARGO_TARGET_DIR="$target" \
+            CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc bash -c "$cmds"
+    ' debian-build "$ROOT" "$REPO" "$DEB_TARGET" "$cmds"
+    out="$DEB_TARGET/$TRIPLE/$profile"
+fi
+
+for f in gdnat.dll gdnat.exe gdnat-simgw.exe; do
+    [ -f "$out/$f" ] || die "$out/$f is missing after the build"
+done
+dest="addons/gdnat/bin/gdnat.windows.x86_64.$profile.dll"
+cmp -s "$out/gdnat.dll" "$dest" || { cp "$out/gdnat.dll" "$dest.tmp" && mv "$dest.tmp" "$dest"; }
+mkdir -p "$TARGET_DIR"
+echo "$info" > "$TARGET_DIR/windows-toolchain-$profile.txt"
+# Where the test scripts find the programs of this build.
+echo "$out" > "$TARGET_DIR/windows-out-$profile.txt"
+say "$dest, $out/gdnat.exe ($profile, $((SECONDS - t0)) s, toolchain path: ${info%%:*})"
