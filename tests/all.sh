@@ -62,6 +62,13 @@ stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 stage demo bash tests/demo/run-demo.sh
+# Windows (issue 11): cross-built with mingw-w64 (debug), the core's tests and the CLI against
+# the real miniupnpd under Wine 10; then the release of every platform (macOS universal dylib
+# checked), the Asset Library zip, and the demo run from a fresh project with the zip alone.
+stage windows-build bash tests/windows/build.sh --tests
+stage wine-rust-tests bash tests/wine/run-tests.sh
+stage wine-cli-e2e bash tests/wine/cli-e2e.sh
+STAGE_TIMEOUT=${STAGE_TIMEOUT:-1800} stage package bash tests/package.sh
 
 # Nothing may be left behind.
 left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(igd-|gdnat)' | tr '\n' ' ')

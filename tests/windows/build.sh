@@ -8,9 +8,14 @@
 #                tests/wine/run-tests.sh (debug only)
 #   --toolchain  where the Windows standard library comes from:
 #                rustup  the rustup target x86_64-pc-windows-gnu (added when missing)
-#                debian  Debian sid's rustc + cargo + libstd-rust-dev-windows, run inside the
-#                        cached sid root of tests/wine/provision.sh --debian-rust (for machines
-#                        that reach package registries only, where rustup cannot fetch the target)
+#                debian  Debian's packages only: Debian's Rust compiler and the standard library
+#                        SOURCE Debian ships with it (Debian 12: rustc-web, cargo-web, rust-web-src
+#                        1.96, installed when missing), the Windows std compiled from it by cargo
+#                        (-Zbuild-std, enabled with RUSTC_BOOTSTRAP=1 on that stable compiler).
+#                        Debian has no prebuilt Windows std new enough: libstd-rust-dev-windows is
+#                        1.63 in Debian 12 and absent from 13, sid and experimental, while the
+#                        godot crate needs Rust 1.94 (docs/platforms.md). For machines that reach
+#                        package registries only, where rustup cannot fetch the target.
 #                auto    (default) rustup when the target is installed or can be added, else debian
 #
 # Output: gdnat.dll copied to addons/gdnat/bin/gdnat.windows.x86_64.<profile>.dll (the name
@@ -18,7 +23,7 @@
 # <target>/x86_64-pc-windows-gnu/<profile>/. The path used is printed
 # ("windows-build: toolchain path: ...") and written to <target>/windows-toolchain-<profile>.txt,
 # which tests/package.sh copies into the release's build info.
-# Env: CARGO_TARGET_DIR (default <repo>/target; the Debian path uses <target>/debian-sid).
+# Env: CARGO_TARGET_DIR (default <repo>/target; the Debian path uses <target>/debian-rust).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -75,25 +80,34 @@ if [ "$toolchain" = rustup ]; then
     fi
     out="$TARGET_DIR/$TRIPLE/$profile"
 else
-    bash tests/wine/provision.sh --debian-rust || die "could not provision Debian's Rust toolchain"
-    ROOT="${GDNAT_CACHE:-$HOME/.cache/gdnat}/wine-sid"
-    info="debian: $(cat "$ROOT/.gdnat-debian-rust"), linker from sid's gcc-mingw-w64-x86-64"
+    # Debian's compiler (not rustup's proxy): /usr/bin/rustc with its sysroot's library source.
+    DEB_PACKAGES=(rustc-web cargo-web rust-web-src)
+    have_debian_rust() {
+        [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] \
+            && [ -f "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.lock" ]
+    }
+    if ! have_debian_rust; then
+        [ "$(id -u)" = 0 ] || die "Debian's Rust packages are missing: apt-get install ${DEB_PACKAGES[*]}"
+        say "installing Debian's ${DEB_PACKAGES[*]}"
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y --no-install-recommends "${DEB_PACKAGES[@]}" >&2 \
+            || { timeout 600 apt-get update >&2 && DEBIAN_FRONTEND=noninteractive timeout 900 \
+                 apt-get install -y --no-install-recommends "${DEB_PACKAGES[@]}" >&2; } \
+            || die "could not install ${DEB_PACKAGES[*]} (Debian 12; on newer Debian: rustc cargo rust-src >= 1.94)"
+        have_debian_rust || die "Debian's rustc or its library source is still missing"
+    fi
+    version=$(/usr/bin/rustc --version)
+    info="debian: $version ($(dpkg-query -S /usr/bin/rustc 2>/dev/null | cut -d: -f1) $(dpkg-query -W -f='${Version}' "$(dpkg-query -S /usr/bin/rustc 2>/dev/null | cut -d: -f1)" 2>/dev/null)), Windows std built from Debian's library source (-Zbuild-std), linker $($LINKER --version | head -1)"
     say "toolchain path: $info"
-    DEB_TARGET="$TARGET_DIR/debian-sid"
-    mkdir -p "$DEB_TARGET" "$REPO/target"
-    cmds="cargo build ${flags[*]} -p gdnat-godot -p gdnat-cli -p gdnat-simgw"
-    [ "$tests" = yes ] && cmds="$cmds && cargo test ${flags[*]} -p gdnat-igd -p gdnat-simgw -p gdnat-cli --no-run"
-    # Debian's cargo in the root, with the work tree and target folder at their own paths and a
-    # cargo home of its own inside the root (crates come from crates.io, as for rustup's cargo).
-    # rust-version is checked against Debian's rustc; a too-old rustc fails here, loudly.
-    unshare --mount --propagation private -- bash -c '
-        root=$1 repo=$2 target=$3 cmds=$4
-        mount -t proc proc "$root/proc"; mount --rbind /dev "$root/dev"
-        for d in "$repo" "$target"; do mkdir -p "$root$d"; mount --bind "$d" "$root$d"; done
-        exec chroot "$root" /usr/bin/env -C "$repo" HOME=/root PATH=/usr/bin:/bin \
-            CARGO_HOME=/root/.cargo CARGO_TARGET_DIR="$target" \
-            CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc bash -c "$cmds"
-    ' debian-build "$ROOT" "$REPO" "$DEB_TARGET" "$cmds"
+    DEB_TARGET="$TARGET_DIR/debian-rust"
+    debian_cargo() {
+        env -u RUSTUP_TOOLCHAIN -u RUSTC -u RUSTDOC PATH=/usr/bin:/bin RUSTC_BOOTSTRAP=1 \
+            CARGO_TARGET_DIR="$DEB_TARGET" CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=$LINKER \
+            /usr/bin/cargo "$@" -Zbuild-std=std,panic_abort
+    }
+    debian_cargo build "${flags[@]}" -p gdnat-godot -p gdnat-cli -p gdnat-simgw
+    if [ "$tests" = yes ]; then
+        debian_cargo test "${flags[@]}" -p gdnat-igd -p gdnat-simgw -p gdnat-cli --no-run
+    fi
     out="$DEB_TARGET/$TRIPLE/$profile"
 fi
 

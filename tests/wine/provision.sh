@@ -6,14 +6,11 @@
 # with its own marker, and never touches the Godot root ($GDNAT_CACHE/godot-sid): that root is
 # in use by other test runs (the engine runs straight from it), an apt run inside it would
 # change libraries under a running engine, and its marker only speaks for Godot. A second root
-# costs about 40 s and 600 MB once; it is cached like the Godot one.
+# costs a few minutes and about 2.8 GB once (Wine pulls in many libraries; the template prefix
+# is 1.2 GB of Windows DLLs); it is cached like the Godot one.
 #
-# Usage (as root):  tests/wine/provision.sh [--force] [--debian-rust]
+# Usage (as root):  tests/wine/provision.sh [--force]
 #   --force        throw away the cached Wine root and bootstrap it again
-#   --debian-rust  also install Debian's Rust toolchain with its Windows standard library
-#                  (rustc, cargo, libstd-rust-dev-windows, gcc-mingw-w64-x86-64) into the root:
-#                  the fallback of tests/windows/build.sh when rustup cannot fetch the target.
-#                  Idempotent add-on with its own marker ($ROOT/.gdnat-debian-rust).
 # Env:
 #   GDNAT_CACHE          cache folder (default $HOME/.cache/gdnat)
 #   GDNAT_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
@@ -27,22 +24,18 @@ set -euo pipefail
 CACHE="${GDNAT_CACHE:-$HOME/.cache/gdnat}"
 ROOT="$CACHE/wine-sid"
 MARKER="$ROOT/.gdnat-wine-provisioned"
-RUST_MARKER="$ROOT/.gdnat-debian-rust"
 MIRROR="${GDNAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 APT_OPTS=(-o Acquire::Check-Valid-Until=false)
 WINE_PACKAGES=(wine wine64)
-RUST_PACKAGES=(rustc cargo libstd-rust-dev-windows gcc-mingw-w64-x86-64 ca-certificates)
 LOG="$CACHE/wine-sid-apt.log"
 # Debian installs the server outside PATH.
 WINESERVER=/usr/lib/x86_64-linux-gnu/wine/wineserver
 
 FORCE=no
-DEBIAN_RUST=no
 for arg in "$@"; do
     case "$arg" in
         --force) FORCE=yes ;;
-        --debian-rust) DEBIAN_RUST=yes ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "wine/provision.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -66,22 +59,6 @@ root_has_packages() {
         | grep -c 'install ok installed' | grep -qx "$#"
 }
 
-add_debian_rust() {
-    [ "$DEBIAN_RUST" = yes ] || return 0
-    if [ -f "$RUST_MARKER" ] && root_has_packages "${RUST_PACKAGES[@]}"; then
-        say "Debian Rust add-on present: $(cat "$RUST_MARKER")"
-        return 0
-    fi
-    rm -f "$RUST_MARKER"
-    say "installing Debian's Rust toolchain with its Windows std into the Wine root"
-    in_root_apt update >> "$LOG" 2>&1 || { tail -20 "$LOG" >&2; die "apt-get update in the Wine root failed"; }
-    in_root_apt install -y --no-install-recommends "${RUST_PACKAGES[@]}" >> "$LOG" 2>&1 \
-        || { tail -20 "$LOG" >&2; die "installing Debian's Rust packages failed"; }
-    in_root_apt clean >> "$LOG" 2>&1 || true
-    root_has_packages "${RUST_PACKAGES[@]}" || die "Debian Rust packages missing after the install"
-    echo "rustc $(chroot "$ROOT" dpkg-query -W -f='${Version}' rustc), libstd-rust-dev-windows $(chroot "$ROOT" dpkg-query -W -f='${Version}' libstd-rust-dev-windows) $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$RUST_MARKER"
-    say "Debian Rust add-on: $(cat "$RUST_MARKER")"
-}
 
 # debootstrap writes no /etc/hosts: without it "localhost" does not resolve under Wine, while
 # Windows always resolves it.
@@ -98,7 +75,6 @@ fi
 if [ -f "$MARKER" ] && chroot "$ROOT" test -x /usr/bin/wine && [ -f "$ROOT/root/.wine-template/system.reg" ]; then
     say "cached Wine root is complete: $ROOT ($(cat "$MARKER"))"
     write_hosts
-    add_debian_rust
     exit 0
 fi
 
@@ -146,4 +122,3 @@ case "$version" in
 esac
 echo "$version provisioned $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$MARKER"
 say "done in $(( $(date +%s) - t0 )) s: $version in $ROOT"
-add_debian_rust
