@@ -109,8 +109,12 @@ printf 'config_version=5\n[application]\nconfig/name="gdnat-doc"\n' > "$DOCPROJ/
 mkdir -p "$DOCPROJ/addons" "$DOCPROJ/.godot"
 cp -r "$ADDON" "$DOCPROJ/addons/gdnat"
 echo "res://addons/gdnat/gdnat.gdextension" > "$DOCPROJ/.godot/extension_list.cfg"
+# (--doctool PATH writes PATH/doc_classes/<Class>.xml; only the extension's classes with
+# --gdextension-docs.)
+mkdir -p "$DOCPROJ/out"
 if bash tests/lib/isolated.sh timeout 120 bash tests/godot/godot.sh --headless --path "$DOCPROJ" \
-        --doctool "$ADDON/doc_classes" --gdextension-docs > "$LOGS/package-doctool.log" 2>&1 \
+        --doctool "$DOCPROJ/out" --gdextension-docs > "$LOGS/package-doctool.log" 2>&1 \
+   && cp "$DOCPROJ"/out/doc_classes/*.xml "$ADDON/doc_classes/" 2>/dev/null \
    && [ -s "$ADDON/doc_classes/NatUPNP.xml" ] && [ -s "$ADDON/doc_classes/NatUPNPDevice.xml" ]; then
     pass doc-classes "$(cd "$ADDON/doc_classes" && ls | tr '\n' ' ')(godot --doctool --gdextension-docs)"
 else
