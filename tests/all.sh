@@ -79,6 +79,13 @@ stage godot-async bash tests/godot/run-async.sh
 # bed, checked against their goals plus the suites' scheduling margins (about 45 s).
 stage godot-cancellation bash tests/bench/cancellation.sh --no-build --reps 3 --check
 stage demo bash tests/demo/run-demo.sh
+# Windows (issue 11): cross-built with mingw-w64 (debug), the core's tests and the CLI against
+# the real miniupnpd under Wine 10; then the release of every platform (macOS universal dylib
+# checked), the Asset Library zip, and the demo run from a fresh project with the zip alone.
+stage windows-build bash tests/windows/build.sh --tests
+stage wine-rust-tests bash tests/wine/run-tests.sh
+stage wine-cli-e2e bash tests/wine/cli-e2e.sh
+STAGE_TIMEOUT=${STAGE_TIMEOUT:-1800} stage package bash tests/package.sh
 # The README's demo command in a debootstrapped bare Debian root (downloads, builds: ~10 min).
 if ((fresh)); then
     STAGE_TIMEOUT=2700 stage fresh-debian bash tests/fresh/fresh-debian.sh

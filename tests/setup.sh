@@ -20,6 +20,7 @@
 # - is fast when everything is already there (apt is skipped when dpkg says all is installed).
 #   --with-display  also install Xvfb on the host (screenshots of the demo)
 #   --no-godot      skip the Godot provisioning
+#   --no-cross      skip the Windows/macOS cross-build tools and Wine (tests/setup-cross.sh)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,11 +31,13 @@ DAEMONS=(miniupnpd turnserver)
 
 WITH_DISPLAY=no
 WITH_GODOT=yes
+WITH_CROSS=yes
 for arg in "$@"; do
     case "$arg" in
         --with-display) WITH_DISPLAY=yes ;;
         --no-godot) WITH_GODOT=no ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --no-cross) WITH_CROSS=no ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -181,5 +184,10 @@ if [ "$WITH_GODOT" = yes ]; then
     bash "$HERE/godot/provision.sh" "${args[@]}" || die "Godot provisioning failed"
 else
     say "Godot provisioning skipped (--no-godot)"
+fi
+# Windows and macOS builds, Wine (issue 11): mingw-w64, llvm, zip, rustup targets, ziglang,
+# cargo-zigbuild, the Wine root.
+if [ "$WITH_CROSS" = yes ]; then
+    bash "$HERE/setup-cross.sh" || die "cross-build set-up failed (tests/setup-cross.sh)"
 fi
 say "done in $(( $(date +%s) - t0 )) s"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The gdnat demo, headless, against the real miniupnpd of the test bed (as root).
 #
-#   tests/demo/run-demo.sh [--port=7777] [--proto=both|TCP|UDP] [--lease=3600]
+#   tests/demo/run-demo.sh [--port=7777] [--proto=both|TCP|UDP] [--lease=3600] [--project=DIR]
+#
+# --project=DIR runs the demo of another copy of the project (default godot-project/, or
+# GDNAT_DEMO_PROJECT); tests/package.sh uses it for a project with the unpacked release zip.
 #
 # Runs the demo scene (godot-project/main.tscn) in the test bed's LAN namespace with `-- --auto`.
 # The demo discovers the router, asks for its external address and, per protocol, maps the port,
@@ -44,7 +47,9 @@ for arg in "$@"; do
                        *) echo "run-demo: --proto must be TCP, UDP or both" >&2; exit 2 ;;
                    esac ;;
         --lease=*) LEASE=${arg#*=} ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --project=*) GDNAT_DEMO_PROJECT=$(cd "${arg#*=}" && pwd) \
+                         || { echo "run-demo: no project folder ${arg#*=}" >&2; exit 2; } ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "run-demo: unknown option $arg" >&2; exit 2 ;;
     esac
 done

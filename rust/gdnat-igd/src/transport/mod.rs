@@ -4,6 +4,7 @@
 
 mod cancellable;
 pub mod http;
+pub mod interfaces;
 pub mod resolver;
 pub mod route;
 pub mod ssdp_socket;

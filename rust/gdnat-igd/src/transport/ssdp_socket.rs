@@ -1,6 +1,8 @@
 //! The SSDP UDP socket (godot-upnp-spec §2.4 step B): IPv4 or IPv6, `SO_REUSEADDR`, bound to the
-//! wildcard (or the multicast-interface literal) on the chosen local port, multicast TTL/hops
-//! and interface set, receives that end at a given instant.
+//! wildcard (or, for an IPv4 multicast-interface literal, to that local address, as the engine
+//! does; never to the multicast group, which Windows refuses), on the chosen local port,
+//! multicast TTL/hops and interface set (IPv6: by interface index), receives that end at a
+//! given instant. Interfaces are looked up portably ([`super::interfaces`]).
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -12,6 +14,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::client::LocalPort;
 use crate::error::DiscoverError;
 use crate::proto::ssdp::SSDP_PORT;
+
+use super::interfaces;
 
 /// Largest datagram read; longer ones are cut (an SSDP answer is a few hundred bytes).
 pub const MAX_DATAGRAM: usize = 2048;
@@ -39,8 +43,8 @@ fn socket_error(stage: &'static str) -> impl Fn(std::io::Error) -> DiscoverError
     move |e| DiscoverError::Socket { stage, detail: e.to_string() }
 }
 
-/// The interface index of a network interface name (Linux: `/sys/class/net/<name>/ifindex`), or
-/// the number itself when the text is a decimal index.
+/// The interface index of a network interface name (looked up portably, see
+/// [`super::interfaces`]), or the number itself when the text is a decimal index.
 pub fn interface_index(name: &str) -> Option<u32> {
     if let Ok(index) = name.parse::<u32>() {
         return (index > 0).then_some(index);
@@ -49,24 +53,31 @@ pub fn interface_index(name: &str) -> Option<u32> {
     if !valid {
         return None;
     }
-    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).ok()?;
-    text.trim().parse().ok().filter(|i| *i > 0)
+    interfaces::index_of_name(name)
 }
 
 /// What `multicast_if` asks for.
+#[derive(Debug, PartialEq, Eq)]
 enum Interface {
+    /// An IPv4 address of this host (a literal, or the first address of a named interface):
+    /// `IP_MULTICAST_IF`, and the socket is bound to it, as miniupnpc does.
     V4(Ipv4Addr),
-    V6(Ipv6Addr),
-    Index(u32),
+    /// An IPv6 interface by index (a name, a decimal index, or the interface that holds an IPv6
+    /// literal): `IPV6_MULTICAST_IF`; the socket stays bound to the unspecified address.
+    V6Index(u32),
 }
 
 fn parse_interface(text: &str, ipv6: bool) -> Result<Interface, DiscoverError> {
     let invalid = || DiscoverError::InvalidInterface(text.to_string());
     match text.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) if !ipv6 => Ok(Interface::V4(ip)),
-        Ok(IpAddr::V6(ip)) if ipv6 => Ok(Interface::V6(ip)),
+        Ok(IpAddr::V4(ip)) if !ipv6 && !ip.is_multicast() => Ok(Interface::V4(ip)),
+        Ok(IpAddr::V6(ip)) if ipv6 => interfaces::index_of_address(ip.into()).map(Interface::V6Index).ok_or_else(invalid),
         Ok(_) => Err(invalid()),
-        Err(_) => interface_index(text.trim()).map(Interface::Index).ok_or_else(invalid),
+        Err(_) => match interface_index(text.trim()) {
+            Some(index) if ipv6 => Ok(Interface::V6Index(index)),
+            Some(index) => interfaces::ipv4_of_index(index).map(Interface::V4).ok_or_else(invalid),
+            None => Err(invalid()),
+        },
     }
 }
 
@@ -98,11 +109,9 @@ impl SsdpSocket {
                 socket.set_multicast_if_v4(&ip).map_err(socket_error("setting IP_MULTICAST_IF"))?;
                 bind_ip = ip.into();
             }
-            Some(Interface::V6(ip)) => bind_ip = ip.into(),
-            Some(Interface::Index(index)) if config.ipv6 => {
+            Some(Interface::V6Index(index)) => {
                 socket.set_multicast_if_v6(index).map_err(socket_error("setting IPV6_MULTICAST_IF"))?;
             }
-            Some(Interface::Index(index)) => bind_v4_to_index(&socket, index)?,
             None => {}
         }
         socket
@@ -155,18 +164,6 @@ impl SsdpSocket {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "ios"))]
-fn bind_v4_to_index(socket: &Socket, index: u32) -> Result<(), DiscoverError> {
-    socket
-        .bind_device_by_index_v4(std::num::NonZeroU32::new(index))
-        .map_err(socket_error("binding to the multicast interface"))
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "ios")))]
-fn bind_v4_to_index(_socket: &Socket, index: u32) -> Result<(), DiscoverError> {
-    Err(DiscoverError::InvalidInterface(index.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +188,49 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(interface_index("lo").is_some());
         }
+    }
+
+    #[test]
+    fn an_interface_name_becomes_its_ipv4_address() {
+        // The loopback interface's own name (whatever the system calls it) and its index both
+        // pick 127.0.0.1 as the IPv4 multicast interface, and the socket is bound to it.
+        let index = interfaces::index_of_address(Ipv4Addr::LOCALHOST.into()).expect("loopback has an index");
+        assert_eq!(parse_interface(&index.to_string(), false), Ok(Interface::V4(Ipv4Addr::LOCALHOST)));
+        let name = if_addrs::get_if_addrs().unwrap().into_iter().find(|i| i.ip() == IpAddr::from(Ipv4Addr::LOCALHOST)).unwrap().name;
+        assert_eq!(parse_interface(&name, false), Ok(Interface::V4(Ipv4Addr::LOCALHOST)));
+        let socket = SsdpSocket::open(&config(Some(&name), false)).unwrap();
+        assert_eq!(socket.local_addr().unwrap().ip(), IpAddr::from(Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn an_ipv6_literal_picks_its_interface_by_index_and_binds_the_unspecified_address() {
+        let Some(index) = interfaces::index_of_address(Ipv6Addr::LOCALHOST.into()) else {
+            println!("SKIP an_ipv6_literal_picks_its_interface_by_index: ::1 is on no interface (IPv6 disabled)");
+            return;
+        };
+        assert_eq!(parse_interface("::1", true), Ok(Interface::V6Index(index)));
+        let socket = SsdpSocket::open(&config(Some("::1"), true)).unwrap();
+        assert_eq!(socket.local_addr().unwrap().ip(), IpAddr::from(Ipv6Addr::UNSPECIFIED));
+        assert_eq!(socket2::SockRef::from(&socket.socket).multicast_if_v6().unwrap(), index, "IPV6_MULTICAST_IF");
+        // An IPv6 address that is not on this host names no interface (the engine: 28).
+        let err = SsdpSocket::open(&config(Some("2001:db8::1"), true)).unwrap_err();
+        assert_eq!(err, DiscoverError::InvalidInterface("2001:db8::1".into()));
+    }
+
+    #[test]
+    fn the_socket_is_never_bound_to_the_multicast_group() {
+        // Windows refuses a bind to the group (WSAEADDRNOTAVAIL, 10049): without an interface
+        // the socket is bound to the unspecified address of its family.
+        for ipv6 in [false, true] {
+            if let Ok(socket) = SsdpSocket::open(&config(None, ipv6)) {
+                let ip = socket.local_addr().unwrap().ip();
+                assert!(ip.is_unspecified() && !ip.is_multicast(), "bound to {ip}");
+            } else {
+                assert!(ipv6, "the IPv4 socket must open");
+            }
+        }
+        let err = SsdpSocket::open(&config(Some("239.255.255.250"), false)).unwrap_err();
+        assert!(matches!(err, DiscoverError::Socket { .. } | DiscoverError::InvalidInterface(_)), "{err:?}");
     }
 
     #[test]
