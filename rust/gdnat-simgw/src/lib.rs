@@ -43,7 +43,7 @@ pub use description::{build_description, connection_service_type, ssdp_targets, 
 pub use gateway::SimGateway;
 pub use netns::require_isolated_namespace;
 pub use scenarios::{
-    scenario, scenario_names, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY,
+    scenario, scenario_names, CONTROL_TEXT, EXTERNAL_IP_GLOBAL_IPV6, EXTERNAL_IP_NOT_AN_ADDRESS, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY,
     UPNP_ERROR_DEFAULT,
 };
 pub use server::RecordedRequest;
