@@ -57,6 +57,8 @@ stage rust-fetch cargo fetch --locked
 stage rust-tests bash tests/lib/isolated.sh cargo test --workspace --locked --offline
 stage rust-ssdp-tests bash tests/lib/isolated.sh cargo test --workspace --locked --offline -- --ignored
 stage rust-engine-names cargo test -p gdnat-godot --features engine-names --locked --offline --lib
+# A few seconds of each parser fuzz target (docs/fuzzing.md); the long runs are tests/fuzz/run.sh.
+stage fuzz-smoke bash tests/fuzz/run.sh --smoke 5
 stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh

@@ -15,7 +15,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(miniupnpd-nftables nftables iproute2 coturn socat debootstrap miniupnpc natpmpc
-          procps psmisc python3 util-linux mount ca-certificates)
+          procps psmisc python3 util-linux mount ca-certificates g++)
 DAEMONS=(miniupnpd turnserver)
 
 WITH_DISPLAY=no
@@ -98,6 +98,20 @@ for tool in miniupnpd nft ip turnserver socat upnpc natpmpc unshare python3; do
         || die "tool '$tool' not found after install"
 done
 say "tools present: miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables), coturn $(dpkg-query -W -f='${Version}' coturn), miniupnpc $(dpkg-query -W -f='${Version}' miniupnpc)"
+
+# cargo-fuzz for the parser fuzz targets (tests/fuzz/run.sh, docs/fuzzing.md), pinned and
+# cached in ~/.cargo/bin: built once with `cargo install --locked` (about 4 min on 2 cores).
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_BIN=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
+if [ "$("$HOME/.cargo/bin/cargo-fuzz" --version 2>/dev/null || cargo-fuzz --version 2>/dev/null)" = "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    say "cargo-fuzz $CARGO_FUZZ_VERSION already installed"
+elif [ -x "$CARGO_BIN" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked)"
+    timeout 1200 "$CARGO_BIN" install --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" > /tmp/gdnat-setup-cargo-fuzz.log 2>&1 \
+        || { tail -20 /tmp/gdnat-setup-cargo-fuzz.log >&2; die "cargo install cargo-fuzz failed (log /tmp/gdnat-setup-cargo-fuzz.log)"; }
+else
+    die "cargo not found: install Rust (rustup or Debian's cargo) before the fuzz tools"
+fi
 
 if [ "$WITH_GODOT" = yes ]; then
     args=()

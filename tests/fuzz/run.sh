@@ -39,6 +39,9 @@ mkdir -p "$LOGS"
 # Rust, so a memory error cannot happen there; what the fuzzer looks for is panics, broken
 # invariants (the asserts in each target), hangs (-timeout) and runaway memory (-rss_limit_mb).
 FUZZ_FLAGS=(-O -a -s none)
+# The fuzz crate has its own lock (docs/fuzzing.md): fetch exactly it, then build.
+cargo fetch --locked --manifest-path "$FUZZ_DIR/Cargo.toml" >"$LOGS/fetch.log" 2>&1 \
+    || { tail -20 "$LOGS/fetch.log" >&2; echo "run.sh: cargo fetch of the fuzz crate failed (log $LOGS/fetch.log)" >&2; exit 1; }
 (cd rust/gdnat-igd && nice -n 15 cargo fuzz build "${FUZZ_FLAGS[@]}" >"$LOGS/build.log" 2>&1) \
     || { tail -20 "$LOGS/build.log" >&2; echo "run.sh: cargo fuzz build failed (log $LOGS/build.log)" >&2; exit 1; }
 

@@ -37,8 +37,8 @@ impl HttpUrl {
         let (host, zone, port) = split_authority(authority)?;
         let path = path.split('#').next().unwrap_or("/");
         let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        if path.chars().any(|c| c.is_ascii_control() || c == ' ') {
-            return Err("the path contains spaces or control characters".into());
+        if path.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("the path contains white space or control characters".into());
         }
         Ok(Self { host, zone, port, path })
     }
@@ -183,6 +183,16 @@ mod tests {
         for bad in ["http://1962.18.18.1.1:4.1.1:49152/s/path/", "http://a:b:80/", "http://fe80::1/", "http://fe80::1%eth0:5000/", "http://h%1/"] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    /// Found by the `url` fuzz target: a C1 control (U+0085, which is also Unicode white space)
+    /// was allowed in a path, and lost when the printed URL was trimmed again.
+    #[test]
+    fn unicode_white_space_and_c1_controls_in_the_path_are_rejected() {
+        for bad in ["http://[4002:db8::1]/x\u{186}\u{85}#", "http://h/a\u{85}b", "http://h/a\u{a0}b", "http://h/a\u{9b}b", "http://h/a\u{2028}b"] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(HttpUrl::parse("http://h/\u{186}").unwrap().path, "/\u{186}");
     }
 
     #[test]
