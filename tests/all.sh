@@ -61,6 +61,7 @@ stage rust-engine-names cargo test -p gdnat-godot --features engine-names --lock
 stage fuzz-smoke bash tests/fuzz/run.sh --smoke 5
 stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
+stage ipv6-e2e bash tests/e2e/ipv6-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 stage demo bash tests/demo/run-demo.sh

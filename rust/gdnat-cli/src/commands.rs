@@ -134,6 +134,7 @@ fn discover_options(args: &DiscoverArgs) -> DiscoverOptions {
         ttl: args.ttl,
         multicast_if: args.multicast_if.clone(),
         local_port: args.local_port,
+        ipv6: args.ipv6,
         device_filter: args.filter.clone(),
         ..DiscoverOptions::default()
     }
