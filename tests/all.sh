@@ -71,8 +71,11 @@ stage rust-ssdp-tests bash tests/lib/isolated.sh cargo test --workspace --locked
 # The engine-names build uses lazy function tables instead of the default build's thread support
 # (the two cannot be combined), so it is built without the default features (docs/threads.md).
 stage rust-engine-names cargo test -p gdnat-godot --no-default-features --features engine-names --locked --offline --lib
+# A few seconds of each parser fuzz target (docs/fuzzing.md); the long runs are tests/fuzz/run.sh.
+stage fuzz-smoke bash tests/fuzz/run.sh --smoke 5
 stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
+stage ipv6-e2e bash tests/e2e/ipv6-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 # Issue 13's numbers (quit/free/discover with hanging I/O) on the simulated gateway and the real

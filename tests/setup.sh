@@ -26,7 +26,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(miniupnpd-nftables nftables iproute2 coturn socat debootstrap miniupnpc natpmpc
           procps psmisc python3 util-linux mount ca-certificates
-          curl gcc libc6-dev git coreutils grep sed findutils)
+          curl gcc libc6-dev git coreutils grep sed findutils g++)
 DAEMONS=(miniupnpd turnserver)
 
 WITH_DISPLAY=no
@@ -177,6 +177,19 @@ ensure_rust() {
     die "$(gdnat_rust_missing_message)"
 }
 ensure_rust
+# cargo-fuzz for the parser fuzz targets (tests/fuzz/run.sh, docs/fuzzing.md), pinned and
+# cached in ~/.cargo/bin: built once with `cargo install --locked` (about 4 min on 2 cores).
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_BIN=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
+if [ "$("$HOME/.cargo/bin/cargo-fuzz" --version 2>/dev/null || cargo-fuzz --version 2>/dev/null)" = "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    say "cargo-fuzz $CARGO_FUZZ_VERSION already installed"
+elif [ -x "$CARGO_BIN" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked)"
+    timeout 1200 "$CARGO_BIN" install --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" > /tmp/gdnat-setup-cargo-fuzz.log 2>&1 \
+        || { tail -20 /tmp/gdnat-setup-cargo-fuzz.log >&2; die "cargo install cargo-fuzz failed (log /tmp/gdnat-setup-cargo-fuzz.log)"; }
+else
+    die "cargo not found: install Rust (rustup or Debian's cargo) before the fuzz tools"
+fi
 
 if [ "$WITH_GODOT" = yes ]; then
     args=()

@@ -24,6 +24,8 @@ TB_WAN_PEER_IP2=198.51.100.3    # second STUN address (RFC 5780 CHANGE-REQUEST)
 TB_LAN_ROUTER_IP=10.77.0.1
 TB_LAN_HOST_IP=10.77.0.2        # the "game host"
 TB_LAN_HOST2_IP=10.77.0.3       # a second host address on the same namespace
+TB_LAN_ROUTER_IP6=fd77::1       # with IGD_IPV6=yes (a ULA on lan0; link-local addresses too)
+TB_LAN_HOST_IP6=fd77::2
 TB_HTTP_PORT=5000
 TB_DESC_URL="http://$TB_LAN_ROUTER_IP:$TB_HTTP_PORT/rootDesc.xml"
 

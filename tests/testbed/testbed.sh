@@ -17,7 +17,11 @@
 #
 # Env: IGD_PREFIX (namespace prefix, default igd), IGD_STATE (state folder, default
 #      /tmp/gdnat-testbed), IGD_STUN=no (router that refuses to forward: reserved WAN address,
-#      no STUN), IGD_FORCE_V1=yes (IGD:1 device description).
+#      no STUN), IGD_FORCE_V1=yes (IGD:1 device description), IGD_IPV6=yes (IPv6 on the LAN:
+#      router and LAN host keep their link-local addresses on lan0/eth0 and get fd77::1/64 and
+#      fd77::2/64 (a ULA: miniupnpd enables IPv6 only with one), miniupnpd runs with
+#      ipv6_disable=no (LOCATION http://[fd77::1]:5000/...) and secure_mode=no; the WAN side
+#      stays IPv4-only).
 #
 # Safety: veth pairs are created directly inside the namespaces, so no interface, route, rule
 # or sysctl is ever touched in the machine's own namespace; every networked command runs under
@@ -31,6 +35,7 @@ source "$HERE/common.sh"
 
 IGD_STUN="${IGD_STUN:-yes}"
 IGD_FORCE_V1="${IGD_FORCE_V1:-no}"
+IGD_IPV6="${IGD_IPV6:-no}"
 UP_DEADLINE_MS=10000
 
 say() { echo "testbed: $*"; }
@@ -83,7 +88,13 @@ build_topology() {
     local ns
     for ns in "${TB_NAMESPACES[@]}"; do
         ip netns add "$ns" || return 1
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 1
+        if [ "$IGD_IPV6" = yes ] && [ "$ns" != "$TB_NS_WAN" ]; then
+            # Link-local addresses usable at once (no duplicate address detection wait).
+            nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+                net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || return 1
+        else
+            nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 1
+        fi
         ip -n "$ns" link set lo up || return 1
     done
     # veth pairs born inside the namespaces: nothing ever appears in the root namespace.
@@ -95,6 +106,11 @@ build_topology() {
     ip -n "$TB_NS_ROUTER" addr add "$TB_LAN_ROUTER_IP/24" dev lan0 &&
     ip -n "$TB_NS_LAN" addr add "$TB_LAN_HOST_IP/24" dev eth0 &&
     ip -n "$TB_NS_LAN" addr add "$TB_LAN_HOST2_IP/24" dev eth0 || return 1
+    if [ "$IGD_IPV6" = yes ]; then
+        # miniupnpd enables IPv6 only with a non-link-local address on its LAN interface.
+        ip -n "$TB_NS_ROUTER" addr add "$TB_LAN_ROUTER_IP6/64" dev lan0 &&
+        ip -n "$TB_NS_LAN" addr add "$TB_LAN_HOST_IP6/64" dev eth0 || return 1
+    fi
     ip -n "$TB_NS_ROUTER" link set lan0 multicast on &&
     ip -n "$TB_NS_LAN" link set eth0 multicast on || return 1
     for ns in "${TB_NAMESPACES[@]}"; do
@@ -110,7 +126,12 @@ build_topology() {
 }
 
 write_configs() {
+    local ipv6_disable=yes secure_mode=yes
+    # With IPv6, secure mode is off: it compares NewInternalClient with the requester's address,
+    # and a host that talks to the router over IPv6 can then map no IPv4 port at all.
+    [ "$IGD_IPV6" = yes ] && ipv6_disable=no secure_mode=no
     sed -e "s#@STATE@#$TB_STATE#g" -e "s#@STUN@#$IGD_STUN#g" -e "s#@FORCE_V1@#$IGD_FORCE_V1#g" \
+        -e "s#@IPV6_DISABLE@#$ipv6_disable#g" -e "s#@SECURE_MODE@#$secure_mode#g" \
         "$HERE/miniupnpd.conf.in" > "$TB_STATE/miniupnpd.conf"
     cp "$HERE/turnserver.conf" "$TB_STATE/turnserver.conf"
 }
@@ -177,7 +198,7 @@ cmd_up() {
         say "port forwarding NOT enabled: $(grep -m1 -oE 'Reserved / private IP address.*|restrictive.*NAT.*' "$TB_STATE/miniupnpd.log" || echo 'see log')"
     fi
     say "up in $(( t_ready - t0 )) ms (namespaces+nft $(( t_topo - t0 )) ms, coturn $(( t_stun - t_topo )) ms, miniupnpd+STUN+HTTP $(( t_ready - t_stun )) ms)"
-    say "router: $TB_DESC_URL  (IGD_STUN=$IGD_STUN IGD_FORCE_V1=$IGD_FORCE_V1)  state: $TB_STATE"
+    say "router: $TB_DESC_URL  (IGD_STUN=$IGD_STUN IGD_FORCE_V1=$IGD_FORCE_V1 IGD_IPV6=$IGD_IPV6)  state: $TB_STATE"
     say "run a client:  ip netns exec $TB_NS_LAN <cmd>   or   $0 exec lan <cmd>"
 }
 

@@ -9,7 +9,7 @@ pub const USAGE: &str = "\
 usage: gdnat <command> [options]
 
 commands:
-  discover [--timeout MS] [--filter TEXT] [--ttl N] [--multicast-if X] [--local-port N]
+  discover [--timeout MS] [--filter TEXT] [--ttl N] [--multicast-if X] [--local-port N] [--ipv6 yes|no]
   external-ip [--url U]
   add <external_port> <TCP|UDP> [--internal-port P] [--client IP] [--lease SECONDS] [--desc TEXT] [--url U]
   add-any <external_port> <TCP|UDP> [same options as add]
@@ -46,11 +46,14 @@ pub struct DiscoverArgs {
     pub multicast_if: Option<String>,
     /// `--local-port N`, read as the engine's `discover_local_port`.
     pub local_port: LocalPort,
+    /// `--ipv6 yes|no`: search over IPv6 (FF05::C and FF02::C), as the engine's
+    /// `discover_ipv6` (default no).
+    pub ipv6: bool,
 }
 
 impl Default for DiscoverArgs {
     fn default() -> Self {
-        Self { timeout_ms: 2000, filter: "InternetGatewayDevice".into(), ttl: 2, multicast_if: None, local_port: LocalPort::Ephemeral }
+        Self { timeout_ms: 2000, filter: "InternetGatewayDevice".into(), ttl: 2, multicast_if: None, local_port: LocalPort::Ephemeral, ipv6: false }
     }
 }
 
@@ -103,9 +106,9 @@ pub enum Command {
     Help,
 }
 
-const DISCOVER_FLAGS: &[&str] = &["timeout", "filter", "ttl", "multicast-if", "local-port"];
-const TARGET_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port"];
-const MAPPING_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port", "internal-port", "client", "lease", "desc"];
+const DISCOVER_FLAGS: &[&str] = &["timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
+const TARGET_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
+const MAPPING_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6", "internal-port", "client", "lease", "desc"];
 
 /// Positional arguments and `--flag value` / `--flag=value` options of one command.
 struct Parsed {
@@ -172,6 +175,11 @@ impl Parsed {
             ttl,
             multicast_if: self.get("multicast-if").map(str::to_string),
             local_port: self.number::<u32>("local-port")?.map(|p| LocalPort::from_engine(i64::from(p))).unwrap_or_default(),
+            ipv6: match self.get("ipv6") {
+                None | Some("no") => false,
+                Some("yes") => true,
+                Some(other) => return Err(UsageError(format!("--ipv6 must be yes or no, not {other:?}"))),
+            },
         })
     }
 
@@ -258,7 +266,7 @@ mod tests {
     #[test]
     fn discover_defaults_and_options() {
         assert_eq!(parse(&args("discover")), Ok(Command::Discover(DiscoverArgs::default())));
-        let parsed = parse(&args("discover --timeout 500 --filter rootdevice --ttl 4 --multicast-if lo --local-port 1"));
+        let parsed = parse(&args("discover --timeout 500 --filter rootdevice --ttl 4 --multicast-if lo --local-port 1 --ipv6 yes"));
         assert_eq!(
             parsed,
             Ok(Command::Discover(DiscoverArgs {
@@ -266,7 +274,8 @@ mod tests {
                 filter: "rootdevice".into(),
                 ttl: 4,
                 multicast_if: Some("lo".into()),
-                local_port: LocalPort::Ssdp
+                local_port: LocalPort::Ssdp,
+                ipv6: true,
             }))
         );
         let Ok(Command::Discover(d)) = parse(&args("discover --local-port=5000 --filter=")) else { panic!() };

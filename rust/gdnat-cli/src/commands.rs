@@ -92,14 +92,40 @@ fn line(out: &mut dyn Write, text: &str) {
     let _ = out.flush();
 }
 
-/// The value, or `-` when it is empty; whitespace runs (newlines included) become one space.
+/// The value made safe for a terminal ([`printable`]), or `-` when it is empty.
 fn dash(value: &str) -> String {
-    let single: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    let single = printable(value);
     if single.is_empty() {
         "-".into()
     } else {
         single
     }
+}
+
+/// Router text made safe to print on one line of a terminal: whitespace runs (newlines and
+/// CRs included) become one space, and control characters (C0, DEL, C1) and the Unicode
+/// bidirectional controls are written as `\u{..}` escapes, as Rust's `{:?}` writes them (so an
+/// error message that already escaped its router text reads the same). A router cannot move
+/// the cursor, clear the screen, ring the bell or reorder what is shown.
+pub fn printable(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for word in value.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars() {
+            match c {
+                c if c.is_control() || is_bidi_control(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// The Unicode bidirectional formatting characters (embeddings, overrides, isolates, marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{61c}')
 }
 
 fn discover_options(args: &DiscoverArgs) -> DiscoverOptions {
@@ -108,6 +134,7 @@ fn discover_options(args: &DiscoverArgs) -> DiscoverOptions {
         ttl: args.ttl,
         multicast_if: args.multicast_if.clone(),
         local_port: args.local_port,
+        ipv6: args.ipv6,
         device_filter: args.filter.clone(),
         ..DiscoverOptions::default()
     }
@@ -240,7 +267,7 @@ fn list(gateway: &Gateway, out: &mut dyn Write) -> Result<(), CommandError> {
 /// The demo: discover, external IP, add, show, wait for `unmap` or 30 s, delete.
 fn cycle(target: &TargetArgs, mapping: &MappingArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let gateway = select_gateway(target)?;
-    line(out, &format!("gateway {} {} local_addr={}", gateway.control_url, gateway.service_type, dash(&gateway.local_addr)));
+    line(out, &format!("gateway {} {} local_addr={}", dash(&gateway.control_url), dash(&gateway.service_type), dash(&gateway.local_addr)));
     let ip = gateway.get_external_ip().map_err(|e| op_error!(e))?;
     line(out, &format!("external_ip {}", dash(&ip)));
     add(&gateway, mapping, false, out)?;
@@ -325,5 +352,26 @@ mod tests {
             lease_seconds: 3599,
         };
         assert_eq!(mapping_line(&entry), "mapping 7777 TCP -> 10.77.0.2:7778 enabled=1 lease=3599 desc=my game server");
+    }
+
+    /// Untrusted text from the router: control characters never reach the terminal.
+    #[test]
+    fn router_strings_are_escaped() {
+        let entry = PortMappingEntry {
+            remote_host: String::new(),
+            external_port: 7777,
+            protocol: "TCP\u{1b}[2J".into(),
+            internal_port: 7778,
+            internal_client: "10.77.0.2".into(),
+            enabled: true,
+            description: "\u{1b}[31mred\u{7}\u{8} \\ \u{7f}\u{9b}0m \u{202e}txt.exe\r\nnext".into(),
+            lease_seconds: 0,
+        };
+        assert_eq!(
+            mapping_line(&entry),
+            "mapping 7777 TCP\\u{1b}[2J -> 10.77.0.2:7778 enabled=1 lease=0 desc=\\u{1b}[31mred\\u{7}\\u{8} \\ \\u{7f}\\u{9b}0m \\u{202e}txt.exe next"
+        );
+        assert_eq!(printable("plain text, ünïcode"), "plain text, ünïcode");
+        assert_eq!(dash("\u{0}"), "\\u{0}");
     }
 }

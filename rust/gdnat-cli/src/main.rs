@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match commands::run(&command, &mut stdout) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {} (UPNPResult {})", error.message, error.result.code());
+            eprintln!("error: {} (UPNPResult {})", commands::printable(&error.message), error.result.code());
             ExitCode::from(1)
         }
     }

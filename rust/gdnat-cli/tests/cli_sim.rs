@@ -71,6 +71,52 @@ fn mapping_commands_print_the_contract_lines() {
     gw.stop();
 }
 
+/// No raw control character (other than the line ends) in what the CLI printed.
+fn assert_no_controls(text: &str) {
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "raw control characters in {text:?}");
+}
+
+/// Untrusted text from the router: every string the router wrote is printed with its control
+/// characters escaped, and an external address that is no IP address is an error (21).
+#[test]
+fn router_text_is_escaped_and_bad_external_addresses_fail() {
+    let gw = SimGateway::start(scenario("router-text-with-controls").expect("scenario")).expect("simulated gateway");
+    let url = gw.description_url(0);
+    let url = url.as_str();
+
+    let out = gdnat(&["external-ip", "--url", url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert_no_controls(&err);
+    assert!(err.starts_with(&format!("error: router {} reported the external address \"1.2.3.4\\u{{1b}}[2J", gw.control_url(0).unwrap())), "{err}");
+    assert!(err.ends_with(", which is not an IP address (UPNPResult 21)\n"), "{err}");
+
+    let out = gdnat(&["add", "7777", "TCP", "--url", url]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_no_controls(&err);
+    assert_eq!(err, "error: router answered UPnP error 718 ConflictInMappingEntry (Conflict\\u{1b}[2J\\u{1b}[31mred\\u{7}\\u{8} back\\u{7f}\\u{9b}0m) (UPNPResult 13)\n");
+
+    let description = format!("game{}", gdnat_simgw::CONTROL_TEXT);
+    let out = gdnat(&["add-any", "7000", "UDP", "--desc", &description, "--url", url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = gdnat(&["list", "--url", url]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert_no_controls(&text);
+    assert!(text.contains(" desc=game\\u{1b}[2J\\u{1b}[31mred\\u{7}\\u{8} back\\u{7f}\\u{9b}0m\nmappings 1\n"), "{text}");
+    gw.stop();
+
+    for (name, value, reason) in [("external-ip-zero", "0.0.0.0", "is the unspecified address"), ("external-ip-loopback", "127.0.0.1", "is a loopback address")] {
+        let gw = SimGateway::start(scenario(name).expect("scenario")).expect("simulated gateway");
+        let out = gdnat(&["external-ip", "--url", &gw.description_url(0)]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert_eq!(stderr(&out), format!("error: router {} reported the external address \"{value}\", which {reason} (UPNPResult 21)\n", gw.control_url(0).unwrap()));
+        gw.stop();
+    }
+}
+
 #[test]
 fn upnp_errors_exit_1_with_the_result_code() {
     let gw = SimGateway::start(scenario("permanent-lease-only").expect("scenario")).expect("simulated gateway");

@@ -30,7 +30,11 @@ use crate::worker::{Job, Outcome, Worker};
 ///   `IGD_STATUS_DISCONNECTED` and refuses to use it.
 /// - Every value sent to the router is XML-escaped (a description with `<` or `&` works).
 /// - IPv6 addresses in [member igd_our_addr] and from [method query_external_address] are
-///   never truncated (the engine cuts them to 15 characters).
+///   never truncated (the engine cuts them to 15 characters). A global IPv6 WAN address is
+///   public: `IGD_STATUS_OK` without [member double_nat] (the engine says DISCONNECTED).
+/// - An external address that is no IP address, `0.0.0.0` or a loopback address is a failure
+///   (`""` and an error; `UPNP_RESULT_INVALID_RESPONSE` from the async twin). The engine passes
+///   such text on as the address.
 /// - New: the non-blocking [method add_port_mapping_async], [method delete_port_mapping_async]
 ///   and [method query_external_address_async], which report through signals.
 /// - New: the read-only property [member double_nat].
@@ -204,7 +208,8 @@ impl NatUpnpDevice {
     /// Returns `""` when the device is not valid (error "The Internet Gateway Device must be
     /// valid.") or the request fails (error "Couldn't get external IP address.").
     /// Differences from the engine: the address is never truncated (the engine keeps only 15
-    /// characters).
+    /// characters), and text that is no IP address, `0.0.0.0` or a loopback address is a failure
+    /// (`""`, with the router's value named in the error) instead of being returned.
     #[func]
     pub fn query_external_address(&self) -> GString {
         if validation::check_valid_gateway(self.status()).is_err() {

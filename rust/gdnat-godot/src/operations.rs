@@ -153,4 +153,34 @@ mod tests {
         assert_eq!(add.code, UpnpResult::ConflictWithOtherMapping.code());
         assert!(add.error.as_deref().is_some_and(|m| m.starts_with("Couldn't add port mapping.")), "{add:?}");
     }
+
+    /// Untrusted text: a WAN address that is no IP address, 0.0.0.0 or loopback is a failure
+    /// (21 INVALID_RESPONSE and ""), with the engine's message first; an empty one is not.
+    #[test]
+    fn unusable_external_addresses_fail_with_invalid_response() {
+        const ANSWERS: [(&str, &str); 4] = [
+            ("0.0.0.0", "is the unspecified address"),
+            ("127.0.0.1", "is a loopback address"),
+            ("&#x1b;[2Jnot an address", "is not an IP address"),
+            ("", ""),
+        ];
+        for (value, reason) in ANSWERS {
+            let body: &'static str = Box::leak(
+                format!("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:GetExternalIPAddressResponse \
+                    xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:1\"><NewExternalIPAddress>{value}</NewExternalIPAddress>\
+                    </u:GetExternalIPAddressResponse></s:Body></s:Envelope>")
+                .into_boxed_str(),
+            );
+            let (query, address) = query_external_address(&gateway(&answer_once("200 OK", body)));
+            assert_eq!(address, "", "{value:?}");
+            if reason.is_empty() {
+                assert_eq!(query, Report { code: 0, error: None });
+                continue;
+            }
+            assert_eq!(query.code, UpnpResult::InvalidResponse.code(), "{value:?}");
+            let message = query.error.unwrap_or_default();
+            assert!(message.starts_with("Couldn't get external IP address. (router http://127.0.0.1:"), "{message}");
+            assert!(message.contains(reason) && !message.chars().any(char::is_control), "{message:?}");
+        }
+    }
 }

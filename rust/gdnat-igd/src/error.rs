@@ -160,6 +160,11 @@ pub enum RequestError {
     /// An out-argument has a value that does not parse (for example a port of "abc").
     #[error("answer from {url} has an invalid <{element}>: {value:?}")]
     InvalidValue { url: String, element: &'static str, value: String },
+    /// The router reported an external address that cannot be anyone's WAN address: not an IP
+    /// address, `0.0.0.0`/`::`, or a loopback address. The value is shown escaped and cut to
+    /// 64 characters (it is untrusted text).
+    #[error("router {url} reported the external address {value:?}, which {reason}")]
+    InvalidExternalAddress { url: String, value: String, reason: &'static str },
     /// Any other I/O failure.
     #[error("I/O error talking to {url}: {detail}")]
     Io { url: String, detail: String },

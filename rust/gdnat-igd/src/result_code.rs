@@ -71,9 +71,14 @@ impl UpnpResult {
     }
 
     /// The result for a transport or response failure. Every way of not getting a usable
-    /// answer is `HttpError`, as miniupnpc's `UPNPCOMMAND_HTTP_ERROR` is in the engine.
-    pub fn from_request_error(_error: &RequestError) -> Self {
-        Self::HttpError
+    /// answer is `HttpError`, as miniupnpc's `UPNPCOMMAND_HTTP_ERROR` is in the engine, except
+    /// an unusable external address, which is `InvalidResponse` (the engine passes such text on
+    /// as the address; README "Differences").
+    pub fn from_request_error(error: &RequestError) -> Self {
+        match error {
+            RequestError::InvalidExternalAddress { .. } => Self::InvalidResponse,
+            _ => Self::HttpError,
+        }
     }
 
     /// The result for any failure of a gateway operation.

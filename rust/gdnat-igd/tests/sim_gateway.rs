@@ -92,6 +92,46 @@ fn igd2_double_nat_is_connected_private() {
     gw.stop();
 }
 
+/// Untrusted text: an external address that is no IP address, `0.0.0.0` or a loopback address
+/// is `InvalidExternalAddress` (UPNP_RESULT_INVALID_RESPONSE), with the value shown escaped; in
+/// discovery the gateway stays usable but has no external address (as when the query fails).
+#[test]
+fn unusable_external_addresses_are_failures() {
+    for (name, value, reason) in [
+        ("external-ip-not-an-address", gdnat_simgw::EXTERNAL_IP_NOT_AN_ADDRESS, "is not an IP address"),
+        ("external-ip-zero", "0.0.0.0", "is the unspecified address"),
+        ("external-ip-loopback", "127.0.0.1", "is a loopback address"),
+    ] {
+        let gw = start(name);
+        let device = validate(&gw, 0);
+        assert_status(&device, DeviceStatus::ConnectedPrivate, IgdStatus::Ok);
+        assert_eq!(device.external_ip, None, "{name}");
+        assert!(device.detail.contains(reason), "{name}: {}", device.detail);
+        let gateway = gateway_of(&device);
+        let err = bounded(|| gateway.get_external_ip()).unwrap_err();
+        let GetExternalIpError::Request(RequestError::InvalidExternalAddress { value: got, reason: why, .. }) = &err else {
+            panic!("{name}: {err:?}")
+        };
+        assert_eq!((got.as_str(), *why), (value, reason), "{name}");
+        assert_eq!(err.upnp_result(), UpnpResult::InvalidResponse, "{name}");
+        let message = err.to_string();
+        assert!(message.contains(reason) && !message.chars().any(char::is_control), "{name}: {message:?}");
+        gw.stop();
+    }
+}
+
+/// A router whose WAN has a global IPv6 address maps without NAT in front of it: public,
+/// not double NAT (the engine counts every IPv6 address as reserved).
+#[test]
+fn global_ipv6_external_address_is_public() {
+    let gw = start("external-ip-global-ipv6");
+    let device = validate(&gw, 0);
+    assert_status(&device, DeviceStatus::ConnectedPublic, IgdStatus::Ok);
+    assert_eq!(device.external_ip.as_deref(), Some(gdnat_simgw::EXTERNAL_IP_GLOBAL_IPV6));
+    assert_eq!(bounded(|| gateway_of(&device).get_external_ip()).as_deref(), Ok(gdnat_simgw::EXTERNAL_IP_GLOBAL_IPV6));
+    gw.stop();
+}
+
 #[test]
 fn not_connected_router_has_no_gateway() {
     let gw = start("not-connected");

@@ -43,7 +43,8 @@ pub use description::{build_description, connection_service_type, ssdp_targets, 
 pub use gateway::SimGateway;
 pub use netns::require_isolated_namespace;
 pub use scenarios::{
-    scenario, scenario_names, NEAR_BOUND_HTTP_DELAY, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY, TRICKLE_INTERVAL,
+    scenario, scenario_names, CONTROL_TEXT, EXTERNAL_IP_GLOBAL_IPV6, EXTERNAL_IP_NOT_AN_ADDRESS, NEAR_BOUND_HTTP_DELAY,
+    OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY, TRICKLE_INTERVAL,
     UPNP_ERROR_DEFAULT,
 };
 pub use server::RecordedRequest;

@@ -43,11 +43,28 @@ pub fn scenario_names() -> &'static [&'static str] {
         "upnp-error",
         "wanip-v1-relative-url-with-urlbase",
         "namespace-prefixed-description",
+        "external-ip-not-an-address",
+        "external-ip-zero",
+        "external-ip-loopback",
+        "external-ip-global-ipv6",
+        "router-text-with-controls",
     ]
 }
 
 /// Host used by `location-other-host`: another loopback address (reachable on any Linux lo).
 pub const OTHER_LOOPBACK_HOST: &str = "127.0.0.2";
+
+/// `NewExternalIPAddress` of `external-ip-not-an-address`: no address, with a terminal escape
+/// sequence and a bell in it (untrusted text).
+pub const EXTERNAL_IP_NOT_AN_ADDRESS: &str = "\u{1b}[2J\u{1b}[31mpwned\u{7}";
+
+/// `NewExternalIPAddress` of `external-ip-global-ipv6`: a global unicast IPv6 address (only a
+/// string in SOAP; nothing is ever sent to it).
+pub const EXTERNAL_IP_GLOBAL_IPV6: &str = "2600::1";
+
+/// Control characters in every string the `router-text-with-controls` router writes: ESC
+/// sequences that clear the screen and recolour it, a bell, a backspace, a CR, DEL and a C1 CSI.
+pub const CONTROL_TEXT: &str = "\u{1b}[2J\u{1b}[31mred\u{7}\u{8}\rback\u{7f}\u{9b}0m";
 
 /// Delay of the `slow-ssdp` scenario.
 pub const SLOW_SSDP_DELAY: Duration = Duration::from_millis(300);
@@ -100,6 +117,11 @@ fn igd1(r: &mut RouterConfig) {
 /// | upnp-error | AddPortMapping fails with 501 ActionFailed (binary: `--error Action:code`) |
 /// | wanip-v1-relative-url-with-urlbase | IGD:1, `<URLBase>` and relative control URLs |
 /// | namespace-prefixed-description | every description element is `ns0:`-prefixed |
+/// | external-ip-not-an-address | GetExternalIPAddress answers [`EXTERNAL_IP_NOT_AN_ADDRESS`] |
+/// | external-ip-zero | GetExternalIPAddress answers 0.0.0.0 |
+/// | external-ip-loopback | GetExternalIPAddress answers 127.0.0.1 |
+/// | external-ip-global-ipv6 | GetExternalIPAddress answers [`EXTERNAL_IP_GLOBAL_IPV6`] (a router with an IPv6 WAN, no NAT) |
+/// | router-text-with-controls | friendly name, external address and AddPortMapping's fault description carry [`CONTROL_TEXT`] |
 pub fn scenario(name: &str) -> Option<SimConfig> {
     let devices = match name {
         "igd2-public" => vec![router(|_| {})],
@@ -166,6 +188,15 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
         "namespace-prefixed-description" => {
             vec![router(|r| r.namespace_prefix = Some("ns0".into()))]
         }
+        "external-ip-not-an-address" => vec![router(|r| r.external_ip = EXTERNAL_IP_NOT_AN_ADDRESS.into())],
+        "external-ip-zero" => vec![router(|r| r.external_ip = "0.0.0.0".into())],
+        "external-ip-loopback" => vec![router(|r| r.external_ip = "127.0.0.1".into())],
+        "external-ip-global-ipv6" => vec![router(|r| r.external_ip = EXTERNAL_IP_GLOBAL_IPV6.into())],
+        "router-text-with-controls" => vec![router(|r| {
+            r.friendly_name = format!("Router{CONTROL_TEXT}");
+            r.external_ip = format!("1.2.3.4{CONTROL_TEXT}");
+        })
+        .with_fault(FaultTarget::Action("AddPortMapping".into()), FaultKind::UpnpError(718, format!("Conflict{CONTROL_TEXT}")))],
         _ => return None,
     };
     Some(SimConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), devices))

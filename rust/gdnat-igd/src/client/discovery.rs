@@ -151,6 +151,25 @@ struct Session<'a> {
     stopped: bool,
 }
 
+/// The description URL of an answer from `from`: LOCATION as written, except that a link-local
+/// IPv6 host gets the zone of the interface the answer came in on (the scope id of its source),
+/// without which it cannot be reached: `http://[fe80::1]:5000/x` from `[fe80::1%2]:1900`
+/// becomes `http://[fe80::1%252]:5000/x` (RFC 6874). A zone LOCATION wrote itself is replaced,
+/// since the other host's name for its interface means nothing here.
+fn location_in_zone(location: &str, from: SocketAddr) -> String {
+    let SocketAddr::V6(from) = from else { return location.to_string() };
+    if from.scope_id() == 0 || !from.ip().is_unicast_link_local() {
+        return location.to_string();
+    }
+    match HttpUrl::parse(location) {
+        Ok(mut url) => {
+            url.zone = Some(from.scope_id().to_string());
+            format!("http://{}{}", url.authority(), url.path)
+        }
+        Err(_) => location.to_string(),
+    }
+}
+
 impl<'a> Session<'a> {
     fn new(options: &'a DiscoverOptions, cancel: &CancelToken, wake: Wake) -> Self {
         let (results_tx, results_rx) = mpsc::channel();
@@ -203,10 +222,11 @@ impl<'a> Session<'a> {
         if location_ip != Some(from.ip()) {
             return;
         }
-        if self.by_location.contains_key(&answer.location) || self.slots.len() >= MAX_DEVICES {
+        let location = location_in_zone(&answer.location, from);
+        if self.by_location.contains_key(&location) || self.slots.len() >= MAX_DEVICES {
             return;
         }
-        let answer = Answer { location: answer.location, st: answer.st, usn: answer.usn };
+        let answer = Answer { location, st: answer.st, usn: answer.usn };
         let index = self.slots.len();
         self.by_location.insert(answer.location.clone(), index);
         let probing = Arc::new(AtomicBool::new(false));
@@ -304,5 +324,26 @@ fn unvalidated(answer: &Answer, detail: impl Into<String>) -> DiscoveredDevice {
         external_ip: None,
         friendly_name: None,
         detail: detail.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_local_locations_get_the_zone_they_were_heard_in() {
+        let from: SocketAddr = "[fe80::1%3]:1900".parse().unwrap();
+        assert_eq!(location_in_zone("http://[fe80::1]:5000/rootDesc.xml", from), "http://[fe80::1%253]:5000/rootDesc.xml");
+        assert_eq!(location_in_zone("http://[fe80::1%eth0]:5000/rootDesc.xml", from), "http://[fe80::1%253]:5000/rootDesc.xml");
+        let url = HttpUrl::parse(&location_in_zone("http://[fe80::1]:5000/a?b", from)).unwrap();
+        assert_eq!((url.host.as_str(), url.zone.as_deref(), url.port, url.path.as_str()), ("fe80::1", Some("3"), 5000, "/a?b"));
+        for (location, from) in [
+            ("http://10.77.0.1:5000/rootDesc.xml", "10.77.0.1:1900"),
+            ("http://[fd77::1]:5000/rootDesc.xml", "[fd77::1]:1900"),
+            ("http://[fe80::1]:5000/rootDesc.xml", "[fe80::1]:1900"),
+        ] {
+            assert_eq!(location_in_zone(location, from.parse().unwrap()), location);
+        }
     }
 }

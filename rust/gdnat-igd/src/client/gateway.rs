@@ -7,7 +7,11 @@ use crate::error::{
     AddAnyPortMappingError, AddPortMappingError, DeletePortMappingError, GetExternalIpError,
     GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError, GetStatusInfoError, RequestError,
 };
+use crate::proto::address::check_external_address;
 use crate::proto::soap::{actions, value_of};
+
+/// Most characters of an unusable external address kept in the error (untrusted text).
+const MAX_SHOWN_ADDRESS: usize = 64;
 
 /// A WANIPConnection or WANPPPConnection service: where to send SOAP, in which service
 /// namespace, and the LAN address the router sees us at.
@@ -131,11 +135,21 @@ impl CancellableGateway<'_> {
     }
 
     /// GetExternalIPAddress. The address is returned as the router wrote it (trimmed), which
-    /// may be empty when the router has no WAN address.
+    /// may be empty when the router has no WAN address. Text that is no IP address, `0.0.0.0`,
+    /// `::` or a loopback address is [`RequestError::InvalidExternalAddress`].
     pub fn get_external_ip(&self) -> Result<String, GetExternalIpError> {
         let answer = self.call(actions::GET_EXTERNAL_IP_ADDRESS, &[]).map_err(CallError::into_op::<GetExternalIpError>)?;
         let fields = Fields { values: &answer, url: &self.gateway.control_url };
-        Ok(fields.required("NewExternalIPAddress")?.trim().to_string())
+        let address = fields.required("NewExternalIPAddress")?.trim().to_string();
+        match check_external_address(&address) {
+            Ok(_) => Ok(address),
+            Err(problem) => Err(RequestError::InvalidExternalAddress {
+                url: self.gateway.control_url.clone(),
+                value: address.chars().take(MAX_SHOWN_ADDRESS).collect(),
+                reason: problem.reason(),
+            }
+            .into()),
+        }
     }
 
     /// GetStatusInfo.

@@ -9,7 +9,7 @@ use crate::cancel::CancelToken;
 use crate::proto::address::is_reserved;
 use crate::proto::description::{parse_description, Description, Service};
 use crate::proto::url::{resolve_control_url, HttpUrl};
-use crate::transport::{http, route};
+use crate::transport::{http, resolver, route};
 
 /// Most connection services probed per device (miniupnpc probes a first and a second).
 const MAX_SERVICES_PROBED: usize = 2;
@@ -163,13 +163,23 @@ fn gateway_for(
 ) -> Result<Gateway, String> {
     let control_url = resolve_control_url(&service.control_url, description.url_base.as_deref(), description_url)
         .map_err(|e| format!("{}: bad control URL: {e}", service.service_type))?;
-    let parsed = HttpUrl::parse(&control_url).map_err(|e| format!("{}: bad control URL: {e}", service.service_type))?;
+    let mut parsed = HttpUrl::parse(&control_url).map_err(|e| format!("{}: bad control URL: {e}", service.service_type))?;
     if !location_host.is_some_and(|host| same_host(host, &parsed.host)) {
         return Err(format!("{}: control URL {control_url} is not on the description's host", service.service_type));
     }
+    // A link-local host is reachable only in its zone: an absolute control URL without one
+    // gets the description URL's.
+    let mut control_url = control_url;
+    if parsed.zone.is_none() {
+        if let Some(zone) = HttpUrl::parse(description_url).ok().and_then(|d| d.zone) {
+            parsed.zone = Some(zone);
+            control_url = format!("http://{}{}", parsed.authority(), parsed.path);
+        }
+    }
+    let scope = parsed.zone.as_deref().and_then(resolver::scope_id).unwrap_or(0);
     let local_addr = parsed
         .host_ip()
-        .and_then(|ip| route::local_addr_towards(ip, parsed.port))
+        .and_then(|ip| route::local_addr_towards_scoped(ip, parsed.port, scope))
         .map(|ip| ip.to_string())
         .unwrap_or_default();
     Ok(Gateway { control_url, service_type: service.service_type.clone(), local_addr, limits: *limits })

@@ -105,10 +105,12 @@ pub struct SsdpAnswer {
 ///
 /// The status line must be `HTTP/1.x 200`; NOTIFY and any other message is `None`. Header names
 /// are matched case-insensitively, values start after the colon with leading spaces and tabs
-/// skipped and end at CR or LF. Lines may end in CRLF or LF. Without LOCATION or ST: `None`.
+/// skipped and end at CR or LF. Lines may end in CRLF, LF or a bare CR. Without LOCATION or ST:
+/// `None`.
 pub fn parse_answer(datagram: &[u8]) -> Option<SsdpAnswer> {
     let text = String::from_utf8_lossy(datagram);
-    let mut lines = text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
+    // A bare CR ends a line too, as in miniupnpc's parser: no value may carry a CR onwards.
+    let mut lines = text.split(['\r', '\n']);
     let status = lines.next()?;
     let mut words = status.split_ascii_whitespace();
     let version = words.next()?;
@@ -118,7 +120,7 @@ pub fn parse_answer(datagram: &[u8]) -> Option<SsdpAnswer> {
     let (mut location, mut st, mut usn) = (None, None, None);
     for line in lines {
         let Some((name, value)) = line.split_once(':') else { continue };
-        let value = value.trim_start_matches([' ', '\t']).trim_end_matches('\r');
+        let value = value.trim_start_matches([' ', '\t']);
         let slot = match name.trim() {
             n if n.eq_ignore_ascii_case("LOCATION") => &mut location,
             n if n.eq_ignore_ascii_case("ST") => &mut st,
@@ -238,6 +240,17 @@ mod tests {
         assert_eq!(parse_answer(b""), None);
         assert_eq!(parse_answer(b"HTTP"), None);
         assert_eq!(parse_answer("HTTP/1.1 200 OK\r\nLOCATION: http://é/\r\nST: ü\r\n".as_bytes()).map(|a| a.st), Some("ü".into()));
+    }
+
+    /// Found by the `ssdp_answer` fuzz target: a bare CR inside a header line was kept in the
+    /// value (`"upnp:rootdevice\r UPnP/1.1"`), so a value could carry a line break onwards.
+    #[test]
+    fn a_bare_cr_ends_the_value() {
+        let answer = parse_answer(b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r UPnP/1.1 MiniUPnPd\r\nLOCATION: http://10.77.0.1:5000/a\rSERVER: x\r\n\r\n").unwrap();
+        assert_eq!(answer.st, "upnp:rootdevice");
+        assert_eq!(answer.location, "http://10.77.0.1:5000/a");
+        let answer = parse_answer(b"HTTP/1.1 200 OK\rST: a\rLOCATION: http://h/\rUSN: u\r\r").unwrap();
+        assert_eq!((answer.st.as_str(), answer.location.as_str(), answer.usn.as_str()), ("a", "http://h/", "u"));
     }
 
     #[test]

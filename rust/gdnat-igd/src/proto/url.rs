@@ -1,13 +1,20 @@
 //! `http://host[:port]/path` URLs as routers use them, and control-URL resolution
 //! (godot-upnp-spec §7.2).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// Longest zone (interface name or index) accepted after a link-local IPv6 host.
+const MAX_ZONE: usize = 32;
 
 /// A parsed `http://` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpUrl {
-    /// The host: an IPv4 literal, an IPv6 literal without brackets, or a name.
+    /// The host: an IPv4 literal, an IPv6 literal without brackets and without its zone, or a
+    /// name.
     pub host: String,
+    /// The zone of a link-local IPv6 host (`eth0` or `2` in `[fe80::1%eth0]` or
+    /// `[fe80::1%25eth0]`), when the URL names one.
+    pub zone: Option<String>,
     /// The port (80 when absent).
     pub port: u16,
     /// The path with query, starting with `/` (`/` when absent).
@@ -27,13 +34,13 @@ impl HttpUrl {
         if authority.contains('@') {
             return Err("user info is not allowed".into());
         }
-        let (host, port) = split_authority(authority)?;
+        let (host, zone, port) = split_authority(authority)?;
         let path = path.split('#').next().unwrap_or("/");
         let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        if path.chars().any(|c| c.is_ascii_control() || c == ' ') {
-            return Err("the path contains spaces or control characters".into());
+        if path.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("the path contains white space or control characters".into());
         }
-        Ok(Self { host, port, path })
+        Ok(Self { host, zone, port, path })
     }
 
     /// The host as an IP address, when it is a literal.
@@ -41,9 +48,12 @@ impl HttpUrl {
         self.host.parse().ok()
     }
 
-    /// `host:port` with IPv6 hosts in brackets.
+    /// `host:port` with IPv6 hosts in brackets, a zone written as RFC 6874 has it
+    /// (`[fe80::1%25eth0]:5000`).
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
+        if let Some(zone) = &self.zone {
+            format!("[{}%25{zone}]:{}", self.host, self.port)
+        } else if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
             format!("{}:{}", self.host, self.port)
@@ -56,32 +66,56 @@ fn strip_http(url: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("http://").then(|| &url[7..])
 }
 
-fn split_authority(authority: &str) -> Result<(String, u16), String> {
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+fn split_authority(authority: &str) -> Result<(String, Option<String>, u16), String> {
+    let (host, zone, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or("unclosed [ in the host")?;
-        host.parse::<std::net::Ipv6Addr>().map_err(|_| format!("bad IPv6 host {host:?}"))?;
+        let (address, zone) = split_zone(host)?;
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':').ok_or("junk after the IPv6 host")?),
         };
-        (host, port)
+        (address, zone, port)
     } else {
-        match authority.rsplit_once(':') {
+        let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
+        };
+        // An IPv6 host needs brackets (RFC 3986); `a:b:80` is not a host and a port.
+        if host.len() > 255 || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
+            return Err(format!("bad host {host:?}"));
         }
+        (host.to_string(), None, port)
     };
     if host.is_empty() {
         return Err("empty host".into());
-    }
-    if host.len() > 255 || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:%".contains(c)) {
-        return Err(format!("bad host {host:?}"));
     }
     let port = match port {
         None => 80,
         Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("bad port {p:?}"))?,
     };
-    Ok((host.to_string(), port))
+    Ok((host, zone, port))
+}
+
+/// Splits a bracketed IPv6 host into its address and zone: `fe80::1%eth0` (as routers and
+/// `ip` write it) or `fe80::1%25eth0` (RFC 6874). A zone is accepted on link-local addresses
+/// only, as letters, digits, `-`, `_` and `.`. A `%25` is always read as RFC 6874's encoded `%`.
+fn split_zone(host: &str) -> Result<(String, Option<String>), String> {
+    let (address, zone) = match host.split_once('%') {
+        Some((address, zone)) => {
+            let zone = zone.strip_prefix("25").filter(|z| !z.is_empty()).unwrap_or(zone);
+            (address, Some(zone))
+        }
+        None => (host, None),
+    };
+    let ip = address.parse::<Ipv6Addr>().map_err(|_| format!("bad IPv6 host {host:?}"))?;
+    let Some(zone) = zone else { return Ok((address.to_string(), None)) };
+    if zone.is_empty() || zone.len() > MAX_ZONE || !zone.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(format!("bad zone in the IPv6 host {host:?}"));
+    }
+    if !ip.is_unicast_link_local() {
+        return Err(format!("a zone is only allowed on a link-local address, not {host:?}"));
+    }
+    Ok((address.to_string(), Some(zone.to_string())))
 }
 
 /// The `scheme://host[:port]` part of an absolute URL, as written.
@@ -139,6 +173,48 @@ mod tests {
             "http://h h/", "file:///etc/passwd"] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    /// Found by the `url` fuzz target: a host with a colon and no brackets was taken as a name
+    /// (`http://1.2.3.4:5:80/` had the host `1.2.3.4:5`), and printed back as an IPv6 literal
+    /// that no longer parsed.
+    #[test]
+    fn a_colon_in_an_unbracketed_host_is_rejected() {
+        for bad in ["http://1962.18.18.1.1:4.1.1:49152/s/path/", "http://a:b:80/", "http://fe80::1/", "http://fe80::1%eth0:5000/", "http://h%1/"] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    /// Found by the `url` fuzz target: a C1 control (U+0085, which is also Unicode white space)
+    /// was allowed in a path, and lost when the printed URL was trimmed again.
+    #[test]
+    fn unicode_white_space_and_c1_controls_in_the_path_are_rejected() {
+        for bad in ["http://[4002:db8::1]/x\u{186}\u{85}#", "http://h/a\u{85}b", "http://h/a\u{a0}b", "http://h/a\u{9b}b", "http://h/a\u{2028}b"] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(HttpUrl::parse("http://h/\u{186}").unwrap().path, "/\u{186}");
+    }
+
+    #[test]
+    fn link_local_hosts_keep_their_zone() {
+        for (text, zone) in [("http://[fe80::1%eth0]:5000/rootDesc.xml", "eth0"), ("http://[fe80::1%25eth0]:5000/rootDesc.xml", "eth0"),
+            ("http://[fe80::1%2]:5000/rootDesc.xml", "2"), ("http://[FE80::a:b%25lan-0.1]:5000/rootDesc.xml", "lan-0.1")] {
+            let url = HttpUrl::parse(text).unwrap();
+            assert_eq!((url.zone.as_deref(), url.port, url.path.as_str()), (Some(zone), 5000, "/rootDesc.xml"), "{text}");
+            assert_eq!(url.host_ip().map(|ip| ip.is_ipv6()), Some(true), "{text}");
+            assert_eq!(url.authority(), format!("[{}%25{zone}]:5000", url.host));
+            assert_eq!(HttpUrl::parse(&format!("http://{}{}", url.authority(), url.path)).unwrap(), url);
+        }
+        assert_eq!(HttpUrl::parse("http://[fe80::1]/").unwrap().zone, None);
+        for bad in ["http://[2001:db8::1%eth0]/", "http://[fe80::1%]/", "http://[fe80::1%eth 0]/", "http://[fe80::1%e/th]/",
+            "http://[::1%lo]/", "http://[10.0.0.1%eth0]/", &format!("http://[fe80::1%{}]/", "x".repeat(33))] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn resolution_keeps_the_zone_of_the_description_url() {
+        assert_eq!(resolve_control_url("/ctl/IPConn", None, "http://[fe80::1%eth0]:5000/rootDesc.xml").unwrap(), "http://[fe80::1%eth0]:5000/ctl/IPConn");
     }
 
     #[test]
