@@ -73,11 +73,11 @@ impl NatPmpClient {
         &self.epoch
     }
 
-    /// One exchange; a map answer for another internal port than `internal_port` is not ours
-    /// and is dropped like any stray datagram.
+    /// One exchange; a successful map answer for another internal port than `internal_port`
+    /// is not ours and is dropped like any stray datagram (a refusal's fields are undefined).
     fn request(&mut self, payload: &[u8], opcode: u8, internal_port: Option<u16>) -> Result<(natpmp::Answer, EpochCheck, Duration), gdnat_io::udp::ExchangeError> {
         let ours = |answer: &natpmp::Answer| match (answer.body, internal_port) {
-            (Body::Map { internal_port: echoed, .. }, Some(port)) => echoed == port,
+            (Body::Map { internal_port: echoed, .. }, Some(port)) => echoed == port || answer.result != ResultCode::Success,
             _ => true,
         };
         let (answer, meta) =

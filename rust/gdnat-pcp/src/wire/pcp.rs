@@ -357,15 +357,17 @@ pub fn parse_answer(data: &[u8], request_opcode: u8) -> Result<Answer, Ignored> 
 
 /// Parses the answer to `request`: a version-2 MAP answer must echo its nonce, protocol and
 /// internal port (RFC 6887 §11.3), else it is [`Ignored::NotOurMapping`]. A version-2 MAP answer
-/// too short for the MAP fields is ignored. "Another version" answers pass unchecked (they
-/// have no MAP fields).
+/// too short for the MAP fields is ignored, unless its result says the server could not read
+/// the request (UNSUPP_VERSION, MALFORMED_REQUEST, UNSUPP_OPCODE: RFC 6887 §8.3 lets it answer
+/// with the header alone). "Another version" answers pass unchecked (they have no MAP fields).
 pub fn parse_map_answer(data: &[u8], request: &MapRequest) -> Result<Answer, Ignored> {
     let answer = parse_answer(data, OPCODE_MAP)?;
     if answer.version != VERSION {
         return Ok(answer);
     }
     let Some(map) = answer.map else {
-        return Err(Ignored::WrongSize { len: data.len() });
+        let unread = matches!(answer.result, ResultCode::UnsuppVersion | ResultCode::MalformedRequest | ResultCode::UnsuppOpcode);
+        return if unread { Ok(answer) } else { Err(Ignored::WrongSize { len: data.len() }) };
     };
     if map.nonce != request.nonce || map.protocol != Some(request.protocol) || map.internal_port != request.internal_port {
         return Err(Ignored::NotOurMapping);
@@ -465,8 +467,12 @@ mod tests {
         assert!(answer.wants_another_version());
         assert_eq!(parse_map_answer(&hex("00810001000000"), &fixture_request(600)), Err(Ignored::WrongSize { len: 7 }));
         let unsupp = hex("02810001000000000000000a000000000000000000000000");
-        let answer = parse_answer(&unsupp, OPCODE_MAP).unwrap();
+        let answer = parse_map_answer(&unsupp, &fixture_request(600)).unwrap();
         assert!(answer.wants_another_version());
+        // A header-only success or NOT_AUTHORIZED is not an answer to a MAP.
+        let mut header_only = unsupp.clone();
+        header_only[3] = 2;
+        assert_eq!(parse_map_answer(&header_only, &fixture_request(600)), Err(Ignored::WrongSize { len: 24 }));
     }
 
     #[test]
