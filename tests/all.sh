@@ -59,6 +59,8 @@ stage rust-ssdp-tests bash tests/lib/isolated.sh cargo test --workspace --locked
 stage rust-engine-names cargo test -p gdnat-godot --features engine-names --locked --offline --lib
 stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
+# NAT-PMP/PCP (rust/gdnat-pcp) against the real miniupnpd, incl. a router restart (~15 s).
+stage pcp-testbed bash tests/e2e/pcp-testbed.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 stage demo bash tests/demo/run-demo.sh
