@@ -77,10 +77,11 @@ pub enum LostReason {
 pub enum Event {
     /// The state changed.
     StateChanged(State),
-    /// A mapping exists (first time, or again after a loss).
-    Mapped(Granted),
-    /// A renewal kept the same external address and port.
-    Renewed(Granted),
+    /// A mapping exists (first time, or again after a loss); the next renewal is `renew_in`
+    /// from now.
+    Mapped(Granted, Duration),
+    /// A renewal kept the same external address and port; the next one is `renew_in` from now.
+    Renewed(Granted, Duration),
     /// The mapping was lost.
     Lost(LostReason),
     /// Mapping (or deleting) failed; for mapping, another try is scheduled.
@@ -132,6 +133,10 @@ impl<B: Backend> Keeper<B> {
         self.next
     }
 
+    fn renew_in(&self, now: Instant) -> Duration {
+        self.next.map_or(Duration::ZERO, |next| next.saturating_duration_since(now))
+    }
+
     fn set(&mut self, state: State, events: &mut Vec<Event>) {
         if self.state != state {
             self.state = state;
@@ -161,7 +166,7 @@ impl<B: Backend> Keeper<B> {
             Ok(granted) => {
                 self.hold(granted.clone(), now);
                 self.set(State::Mapped, events);
-                events.push(Event::Mapped(granted));
+                events.push(Event::Mapped(granted, self.renew_in(now)));
             }
             Err(error) => {
                 self.granted = None;
@@ -215,15 +220,15 @@ impl<B: Backend> Keeper<B> {
                     self.set(State::Lost, events);
                     events.push(Event::Lost(LostReason::GatewayRestarted));
                     self.set(State::Mapped, events);
-                    events.push(Event::Mapped(granted));
+                    events.push(Event::Mapped(granted, self.renew_in(now)));
                 } else if moved {
                     self.set(State::Lost, events);
                     events.push(Event::Lost(LostReason::ExternalChanged { previous }));
                     self.set(State::Mapped, events);
-                    events.push(Event::Mapped(granted));
+                    events.push(Event::Mapped(granted, self.renew_in(now)));
                 } else {
                     self.set(State::Mapped, events);
-                    events.push(Event::Renewed(granted));
+                    events.push(Event::Renewed(granted, self.renew_in(now)));
                 }
             }
             Err(error) => {

@@ -24,4 +24,4 @@ pub mod worker;
 pub use backend::{Backend, ErrorKind, Granted, MapRequest, MapperError, Method, PmpBackend, UpnpBackend};
 pub use keeper::{Event, Keeper, LostReason, State};
 pub use probe::{probe, ProbeOptions, ProbeReport, ProtocolProbe};
-pub use worker::{Command, MapperWorker};
+pub use worker::{BackendFactory, Command, Commander, MapperWorker};

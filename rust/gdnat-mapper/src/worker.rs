@@ -34,6 +34,17 @@ pub enum Command {
 /// cancel token.
 pub type BackendFactory = Box<dyn FnOnce(&CancelToken) -> Result<Box<dyn Backend + Send>, MapperError> + Send>;
 
+/// Sends commands to a worker from any thread.
+#[derive(Clone, Debug)]
+pub struct Commander(SyncSender<Command>);
+
+impl Commander {
+    /// Queues a command; `false` when the worker has ended or its queue is full.
+    pub fn send(&self, command: Command) -> bool {
+        self.0.try_send(command).is_ok()
+    }
+}
+
 /// A running mapping worker.
 pub struct MapperWorker {
     commands: SyncSender<Command>,
@@ -52,6 +63,11 @@ impl MapperWorker {
         let token = cancel.child();
         let thread = thread::Builder::new().name("gdnat-mapper".into()).spawn(move || run(factory, request, &token, &command_rx, &event_tx))?;
         Ok(Self { commands, events, cancel, thread: Some(thread) })
+    }
+
+    /// A handle that sends commands from another thread (a signal handler, a UI callback).
+    pub fn commander(&self) -> Commander {
+        Commander(self.commands.clone())
     }
 
     /// Queues a command; `false` when the worker has ended or its queue is full.

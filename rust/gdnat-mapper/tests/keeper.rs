@@ -79,14 +79,14 @@ fn maps_renews_between_half_and_three_quarters_and_releases() {
     let mut keeper = keeper(vec![Ok(granted(7777, 600)), Ok(granted(7777, 600))]);
     let events = keeper.start(t0);
     assert_eq!(states(&events), [State::Mapping, State::Mapped]);
-    assert!(matches!(events.last(), Some(Event::Mapped(g)) if g.external_port == 7777));
+    assert!(matches!(events.last(), Some(Event::Mapped(g, _)) if g.external_port == 7777));
     let renew_at = keeper.deadline().unwrap();
     let delay = renew_at - t0;
     assert!(delay >= Duration::from_secs(300) && delay <= Duration::from_secs(450), "{delay:?}");
     assert!(keeper.tick(renew_at - Duration::from_millis(1)).is_empty(), "nothing before the deadline");
     let events = keeper.tick(renew_at);
     assert_eq!(states(&events), [State::Renewing, State::Mapped]);
-    assert!(matches!(events.last(), Some(Event::Renewed(g)) if g.external_port == 7777));
+    assert!(matches!(events.last(), Some(Event::Renewed(g, _)) if g.external_port == 7777));
     // The renewal asked for the same external port, with the same internal port.
     assert_eq!(keeper.backend().calls, ["map 7777 7777", "renew 7777 7777"]);
     let events = keeper.stop();
@@ -103,7 +103,7 @@ fn a_gateway_restart_is_lost_then_mapped() {
     let events = keeper.tick(keeper.deadline().unwrap());
     assert_eq!(states(&events), [State::Renewing, State::Lost, State::Mapped]);
     assert!(events.contains(&Event::Lost(LostReason::GatewayRestarted)));
-    assert!(matches!(events.last(), Some(Event::Mapped(_))));
+    assert!(matches!(events.last(), Some(Event::Mapped(..))));
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn another_external_port_is_reported_as_lost_and_mapped() {
     keeper.start(t0);
     let events = keeper.tick(keeper.deadline().unwrap());
     assert!(events.iter().any(|e| matches!(e, Event::Lost(LostReason::ExternalChanged { previous }) if previous.external_port == 7777)));
-    assert!(matches!(events.last(), Some(Event::Mapped(g)) if g.external_port == 40000));
+    assert!(matches!(events.last(), Some(Event::Mapped(g, _)) if g.external_port == 40000));
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn failed_renewals_retry_before_expiry_then_lose_and_map_again() {
     assert_eq!(now, expires, "lost exactly at expiry");
     // After the loss it mapped again at once, asking for the same ports.
     assert_eq!(keeper.state(), State::Mapped);
-    assert!(matches!(all.last(), Some(Event::Mapped(g)) if g.external_port == 7777), "{all:?}");
+    assert!(matches!(all.last(), Some(Event::Mapped(g, _)) if g.external_port == 7777), "{all:?}");
     let calls = &keeper.backend().calls;
     let renewals = calls.iter().filter(|c| c.starts_with("renew")).count();
     // 50 %..75 % of 100 s, then a quarter of the time left (at least 2 s) until 100 s.
@@ -187,14 +187,14 @@ fn the_worker_maps_refreshes_and_removes_on_stop() {
     let server = SimPmpServer::start(PmpConfig::default()).unwrap();
     let worker = pmp_worker(&server, None, request());
     let mut seen = Vec::new();
-    while !matches!(seen.last(), Some(Event::Mapped(_))) {
+    while !matches!(seen.last(), Some(Event::Mapped(..))) {
         seen.push(next_event(&worker));
     }
     assert_eq!(states(&seen), [State::Discovering, State::Mapping, State::Mapped]);
     assert_eq!(server.mappings().len(), 1);
     assert!(worker.send(Command::Refresh));
     let mut renewed = Vec::new();
-    while !matches!(renewed.last(), Some(Event::Renewed(_))) {
+    while !matches!(renewed.last(), Some(Event::Renewed(..))) {
         renewed.push(next_event(&worker));
     }
     let start = Instant::now();
@@ -208,7 +208,7 @@ fn the_worker_maps_refreshes_and_removes_on_stop() {
 fn dropping_the_worker_removes_the_mapping_and_a_dead_gateway_fails_in_bounded_time() {
     let server = SimPmpServer::start(PmpConfig::default()).unwrap();
     let worker = pmp_worker(&server, None, request());
-    while !matches!(next_event(&worker), Event::Mapped(_)) {}
+    while !matches!(next_event(&worker), Event::Mapped(..)) {}
     drop(worker);
     assert!(server.mappings().is_empty(), "deleted on drop");
 
