@@ -97,11 +97,12 @@ pub fn is_valid(rule: EpochRule, previous: u32, current: u32, client_delta: Dura
                 return false;
             }
             let server = current.saturating_sub(previous);
-            !(client + 2 < server - server / 16 || server + 2 < client - client / 16)
+            !(client.saturating_add(2) < server - server / 16 || server + 2 < client - client / 16)
         }
         EpochRule::NatPmp => {
             // 7/8 of the elapsed time, in milliseconds to keep sub-second precision.
-            let expected_ms = previous * 1000 + client_delta.as_millis().min(u128::from(u64::MAX / 2)) as u64 * 7 / 8;
+            let client_ms = u64::try_from(client_delta.as_millis()).unwrap_or(u64::MAX);
+            let expected_ms = (previous * 1000).saturating_add(client_ms / 8 * 7 + client_ms % 8 * 7 / 8);
             current * 1000 + 2000 >= expected_ms
         }
     }
@@ -149,5 +150,7 @@ mod tests {
         let mut tracker = EpochTracker::new(EpochRule::NatPmp);
         tracker.observe(u32::MAX, at(0));
         assert_eq!(tracker.observe(u32::MAX, at(0)), EpochCheck::Continuous, "no overflow at the top");
+        assert!(!is_valid(EpochRule::NatPmp, 0, 0, Duration::MAX), "no overflow for any elapsed time");
+        assert!(!is_valid(EpochRule::Pcp, 0, 0, Duration::MAX));
     }
 }

@@ -21,7 +21,7 @@ pub mod gateway;
 pub mod wire;
 
 pub use client::{
-    Announced, ClientOptions, DeleteError, ExternalAddress, MapError, MapParams, Mapping, Method, NatPmpClient, NatPmpDeleted,
+    AnnounceListener, Announced, HeardAnnounce, ClientOptions, DeleteError, ExternalAddress, MapError, MapParams, Mapping, Method, NatPmpClient, NatPmpDeleted,
     NatPmpMapping, PcpClient, PcpDeleted, PcpMapping, PortMapClient, DEFAULT_CALL_TIMEOUT,
 };
 pub use epoch::{EpochCheck, EpochRule, EpochTracker};

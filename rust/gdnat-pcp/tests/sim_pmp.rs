@@ -304,3 +304,27 @@ fn no_such_interface_has_no_gateway() {
         panic!("lo has no gateway, got {gateway:?}");
     }
 }
+
+#[test]
+fn an_unsolicited_announce_after_a_restart_is_heard() {
+    use gdnat_pcp::AnnounceListener;
+    let sim = server(|c| c.epoch_start = 9000);
+    let cancel = CancelToken::new();
+    let mut client = PcpClient::new(&options(&sim, Duration::from_secs(2)), &cancel).unwrap();
+    client.map(&params(7020)).unwrap();
+    let mut tracker = client.epoch().clone();
+    let listener = AnnounceListener::bind("127.0.0.1:0".parse().unwrap(), None, sim.addr(), &cancel).unwrap();
+    let to = listener.local_addr().unwrap();
+    // Nothing yet: the wait ends at its bound.
+    assert_eq!(bounded(Duration::from_millis(100), || listener.wait(Duration::from_millis(100), &mut tracker)).unwrap(), None);
+    // A stranger's ANNOUNCE (another port) is not the gateway's.
+    let stranger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    stranger.send_to(&[2, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], to).unwrap();
+    assert_eq!(listener.wait(Duration::from_millis(100), &mut tracker).unwrap(), None);
+    // The gateway restarts and announces it.
+    sim.restart(0);
+    sim.announce(to).unwrap();
+    let heard = bounded(Duration::from_secs(1), || listener.wait(Duration::from_secs(1), &mut tracker)).unwrap().expect("the ANNOUNCE");
+    assert_eq!(heard.epoch, 0);
+    assert!(heard.epoch_check.is_reset(), "{:?}", heard.epoch_check);
+}

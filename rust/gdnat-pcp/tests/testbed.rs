@@ -162,8 +162,27 @@ fn against_miniupnpd() {
     let mapping = pcp.map(&map_params(Protocol::Udp, RESTART_PORT, 600));
     c.check("restart.map-before", mapping.is_ok() && epoch >= 5, format!("epoch {epoch}, {mapping:?}"));
     let natpmp_before = natpmp.external_address();
+    // miniupnpd multicasts an ANNOUNCE to 224.0.0.1:5350 when it starts.
+    let listener = gdnat_pcp::AnnounceListener::bind(
+        "0.0.0.0:5350".parse().unwrap(),
+        Some(Ipv4Addr::new(10, 77, 0, 2)),
+        std::net::SocketAddr::new(gateway, 5351),
+        &cancel,
+    );
+    let mut announce_tracker = pcp.epoch().clone();
     let (code, out) = c.hook(&["restart"]);
     c.check("restart.router", code == 0, out);
+    match listener {
+        Ok(listener) => {
+            let heard = listener.wait(Duration::from_secs(5), &mut announce_tracker);
+            c.check(
+                "restart.announce-heard",
+                matches!(heard, Ok(Some(h)) if h.epoch_check.is_reset()),
+                format!("{heard:?}"),
+            );
+        }
+        Err(error) => c.check("restart.announce-heard", false, format!("cannot listen on 5350: {error}")),
+    }
     let rules = c.table();
     c.check("restart.table-empty", rules == Some(0), format!("forwarding rules after the restart: {rules:?}"));
     if let Ok(mapping) = mapping {

@@ -125,6 +125,7 @@ struct State {
 /// A running simulated NAT-PMP/PCP server; stops on drop.
 pub struct SimPmpServer {
     addr: SocketAddr,
+    socket: UdpSocket,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -141,13 +142,14 @@ impl SimPmpServer {
         let stray_socket = UdpSocket::bind(SocketAddr::new(config.bind.ip(), 0))?;
         socket.set_read_timeout(Some(Duration::from_millis(20)))?;
         let addr = socket.local_addr()?;
+        let sender = socket.try_clone()?;
         let state = Arc::new(Mutex::new(State { config, started: Instant::now(), table: HashMap::new(), requests: Vec::new() }));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (state, stop) = (state.clone(), stop.clone());
             thread::spawn(move || serve(&socket, &stray_socket, &state, &stop))
         };
-        Ok(Self { addr, state, stop, thread: Some(thread) })
+        Ok(Self { addr, socket: sender, state, stop, thread: Some(thread) })
     }
 
     /// The address clients send to.
@@ -166,6 +168,15 @@ impl SimPmpServer {
         state.table.clear();
         state.config.epoch_start = epoch_start;
         state.started = Instant::now();
+    }
+
+    /// Sends an unsolicited PCP ANNOUNCE (as after a restart: result 0, lifetime 0, the
+    /// current epoch) from the server's address to `to` (a client's 5350 or a group).
+    pub fn announce(&self, to: SocketAddr) -> io::Result<()> {
+        let mut datagram = vec![2, 0x80, 0, 0, 0, 0, 0, 0];
+        datagram.extend_from_slice(&epoch(&lock(&self.state)).to_be_bytes());
+        datagram.extend_from_slice(&[0; 12]);
+        self.socket.send_to(&datagram, to).map(|_| ())
     }
 
     /// The live table.

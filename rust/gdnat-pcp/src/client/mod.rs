@@ -3,6 +3,7 @@
 //! - [`NatPmpClient`]: NAT-PMP external address, map, delete.
 //! - [`PcpClient`]: PCP MAP (new, renew with the same nonce, delete) and ANNOUNCE.
 //! - [`PortMapClient`]: PCP first, NAT-PMP when the gateway says it does not speak PCP.
+//! - [`AnnounceListener`]: hears the gateway's unsolicited ANNOUNCE after its restart.
 //!
 //! Every call is bounded by [`ClientOptions::call_timeout`] and ends at once when the
 //! [`CancelToken`] given at construction is cancelled. Answers are accepted only from the
@@ -10,10 +11,12 @@
 //! is dropped and the call keeps waiting. Each client tracks the gateway's epoch
 //! ([`crate::epoch`]) and reports a restart in every result.
 
+mod announce;
 mod either;
 mod natpmp;
 mod pcp;
 
+pub use announce::{AnnounceListener, HeardAnnounce};
 pub use either::{DeleteError, MapError, Mapping, Method, PortMapClient};
 pub use natpmp::{ExternalAddress, NatPmpClient, NatPmpDeleted, NatPmpMapping};
 pub use pcp::{Announced, MapParams, PcpClient, PcpDeleted, PcpMapping};
