@@ -81,6 +81,8 @@ fn maps_renews_between_half_and_three_quarters_and_releases() {
     assert_eq!(states(&events), [State::Mapping, State::Mapped]);
     assert!(matches!(events.last(), Some(Event::Mapped(g, _)) if g.external_port == 7777));
     let renew_at = keeper.deadline().unwrap();
+    let Some(Event::Mapped(_, renew_in)) = events.last() else { panic!() };
+    assert_eq!(*renew_in, renew_at - t0, "the event says when the renewal comes");
     let delay = renew_at - t0;
     assert!(delay >= Duration::from_secs(300) && delay <= Duration::from_secs(450), "{delay:?}");
     assert!(keeper.tick(renew_at - Duration::from_millis(1)).is_empty(), "nothing before the deadline");
