@@ -76,6 +76,10 @@ stage fuzz-smoke bash tests/fuzz/run.sh --smoke 5
 stage testbed-verify bash tests/testbed/testbed.sh verify
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage ipv6-e2e bash tests/e2e/ipv6-e2e.sh
+# NAT-PMP/PCP (rust/gdnat-pcp) against the real miniupnpd, incl. a router restart (~15 s).
+stage pcp-testbed bash tests/e2e/pcp-testbed.sh
+# `gdnat probe` / `gdnat map` (gdnat-mapper) with PCP, NAT-PMP, UPnP and auto (~35 s).
+stage map-e2e bash tests/e2e/map-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 # Issue 13's numbers (quit/free/discover with hanging I/O) on the simulated gateway and the real

@@ -6,6 +6,8 @@
 #   tests/testbed/testbed.sh up               namespaces, nftables, coturn (STUN), miniupnpd
 #   tests/testbed/testbed.sh down             stop our recorded PIDs, delete our namespaces
 #   tests/testbed/testbed.sh status           what is running
+#   tests/testbed/testbed.sh restart-router   stop miniupnpd, drop its lease file, start it again
+#                                             (a router reboot: new epoch, empty table)
 #   tests/testbed/testbed.sh verify           checks with upnpc/natpmpc/socat; exit 1 on a FAIL
 #   tests/testbed/testbed.sh exec <ns> <cmd>  run a command in wan|router|lan (or a full name)
 #
@@ -238,6 +240,26 @@ cmd_down() {
     return 0
 }
 
+# A router reboot: miniupnpd stops, its lease file and its nftables chains are emptied (a reboot
+# clears the kernel's tables; miniupnpd 2.3.1 leaves its rules in place on SIGTERM, and the new
+# daemon would keep forwarding through them), and a new miniupnpd starts with a new epoch.
+cmd_restart_router() {
+    need_root
+    tb_is_up && [ -f "$TB_MARKER" ] || die "the test bed is not up ($0 up)"
+    local pid; pid=$(awk '$1=="miniupnpd"{p=$2} END{print p}' "$TB_PIDS")
+    if tb_pid_alive "$pid" && tb_pid_in_our_ns "$pid"; then stop_pid miniupnpd "$pid"; fi
+    rm -f "$TB_STATE/miniupnpd.leases"
+    local chain
+    for chain in prerouting_miniupnpd postrouting_miniupnpd miniupnpd; do
+        nsx "$TB_NS_ROUTER" nft flush chain inet filter "$chain" || die "cannot flush chain $chain"
+    done
+    start_miniupnpd
+    wait_until "$UP_DEADLINE_MS" miniupnpd_ready || die "miniupnpd did not start again in time"
+    pid=$(awk '$1=="miniupnpd"{p=$2} END{print p}' "$TB_PIDS")
+    tb_pid_alive "$pid" || die "miniupnpd exited after the restart (see $TB_STATE/miniupnpd.log)"
+    say "router restarted (miniupnpd pid $pid)"
+}
+
 cmd_status() {
     local ns name pid any=no
     for ns in "${TB_NAMESPACES[@]}"; do
@@ -274,7 +296,8 @@ case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
+    restart-router) cmd_restart_router ;;
     verify) shift; exec bash "$HERE/verify.sh" "$@" ;;
     exec) shift; cmd_exec "$@" ;;
-    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,29p' "$0" >&2; exit 2 ;;
 esac

@@ -18,10 +18,19 @@ commands:
   list [--url U]
   status [--url U]
   cycle <external_port> <TCP|UDP> [--url U]
+  probe [--gateway IP] [--interface IF] [--timeout MS] [--url U]
+  map <port> <TCP|UDP> [--protocol pcp|natpmp|upnp|auto] [--internal-port P] [--lease SECONDS]
+      [--desc TEXT] [--gateway IP] [--interface IF] [--timeout MS] [--url U] [--for SECONDS]
   help
 
 --url U skips SSDP and uses the device description at U; otherwise the command discovers
-(--timeout MS, default 2000, and the other discover options) and uses the first connected gateway.";
+(--timeout MS, default 2000, and the other discover options) and uses the first connected gateway.
+
+probe asks the gateway (--gateway, or the default route's next hop of --interface or of the
+default interface) in PCP, NAT-PMP and UPnP at once (--timeout MS each, default 1000).
+map keeps <port> mapped (renewed at 50-75 % of the granted lease, default 3600 s) until Ctrl-C,
+SIGTERM or --for SECONDS, then deletes it; --protocol auto (default) probes first and prefers
+PCP > NAT-PMP > UPnP.";
 
 /// A bad command line (exit code 2).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,9 +111,52 @@ pub enum Command {
     Status(TargetArgs),
     /// `gdnat cycle`.
     Cycle { target: TargetArgs, mapping: MappingArgs },
+    /// `gdnat probe`.
+    Probe(ProbeArgs),
+    /// `gdnat map`.
+    Map(MapArgs),
     /// `gdnat help`, `-h`, `--help`.
     Help,
 }
+
+/// Which gateway `probe` and `map` talk NAT-PMP/PCP to, and how long each probe may take.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProbeArgs {
+    /// `--gateway IP` (default: the default route's next hop).
+    pub gateway: Option<std::net::IpAddr>,
+    /// `--interface IF`: whose default route to use.
+    pub interface: Option<String>,
+    /// `--timeout MS` per protocol (default 1000).
+    pub timeout_ms: u64,
+    /// `--url U`: the UPnP description, skipping SSDP.
+    pub url: Option<String>,
+}
+
+/// `gdnat map`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapArgs {
+    /// Where and how long to probe.
+    pub probe: ProbeArgs,
+    /// `--protocol`: `None` is auto.
+    pub method: Option<gdnat_mapper::Method>,
+    /// The external port asked for.
+    pub port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// `--internal-port P` (default: `port`).
+    pub internal_port: Option<u16>,
+    /// `--lease SECONDS` (default 3600; 1..=604800).
+    pub lease_seconds: u32,
+    /// `--desc TEXT` (UPnP only; default `gdnat`).
+    pub description: String,
+    /// `--for SECONDS`: stop on its own after this long.
+    pub run_for: Option<u64>,
+}
+
+const PROBE_FLAGS: &[&str] = &["gateway", "interface", "timeout", "url"];
+const MAP_FLAGS: &[&str] = &["gateway", "interface", "timeout", "url", "protocol", "internal-port", "lease", "desc", "for"];
+/// The longest lease `map` asks for (a week, miniupnpd's cap for "permanent").
+pub const MAX_LEASE: u32 = 604_800;
 
 const DISCOVER_FLAGS: &[&str] = &["timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
 const TARGET_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
@@ -198,6 +250,48 @@ impl Parsed {
         Ok((port, protocol))
     }
 
+    fn probe(&self) -> Result<ProbeArgs, UsageError> {
+        let gateway = match self.get("gateway") {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| UsageError(format!("--gateway: not an IP address: {text:?}")))?),
+        };
+        Ok(ProbeArgs {
+            gateway,
+            interface: self.get("interface").map(str::to_string),
+            timeout_ms: self.number("timeout")?.unwrap_or(1000),
+            url: self.get("url").map(str::to_string),
+        })
+    }
+
+    fn map(&self) -> Result<MapArgs, UsageError> {
+        self.expect_positional(2, "<port> <TCP|UDP>")?;
+        let port = self.positional[0].parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| UsageError(format!("invalid port {:?} (1..=65535)", self.positional[0])))?;
+        let protocol = Protocol::parse_exact(&self.positional[1].to_ascii_uppercase())
+            .ok_or_else(|| UsageError(format!("invalid protocol {:?}: TCP or UDP", self.positional[1])))?;
+        let method = match self.get("protocol") {
+            None | Some("auto") => None,
+            Some(text) => Some(gdnat_mapper::Method::parse(text).ok_or_else(|| UsageError(format!("--protocol: pcp, natpmp, upnp or auto, got {text:?}")))?),
+        };
+        let lease_seconds = self.number("lease")?.unwrap_or(3600);
+        if !(1..=MAX_LEASE).contains(&lease_seconds) {
+            return Err(UsageError(format!("--lease must be 1..={MAX_LEASE} seconds (a finite lease that is renewed)")));
+        }
+        let internal_port: Option<u16> = self.number("internal-port")?;
+        if internal_port == Some(0) {
+            return Err(UsageError("--internal-port must be 1..=65535".into()));
+        }
+        Ok(MapArgs {
+            probe: self.probe()?,
+            method,
+            port,
+            protocol,
+            internal_port,
+            lease_seconds,
+            description: self.get("desc").map(str::to_string).unwrap_or_else(|| "gdnat".into()),
+            run_for: self.number("for")?,
+        })
+    }
+
     fn mapping(&self) -> Result<MappingArgs, UsageError> {
         let (external_port, protocol) = self.port_and_protocol()?;
         Ok(MappingArgs {
@@ -251,6 +345,12 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             let parsed = Parsed::split(rest, MAPPING_FLAGS)?;
             Ok(Command::Cycle { target: parsed.target()?, mapping: parsed.mapping()? })
         }
+        "probe" => {
+            let parsed = Parsed::split(rest, PROBE_FLAGS)?;
+            parsed.expect_positional(0, "no arguments")?;
+            Ok(Command::Probe(parsed.probe()?))
+        }
+        "map" => Ok(Command::Map(Parsed::split(rest, MAP_FLAGS)?.map()?)),
         other => Err(UsageError(format!("unknown command {other:?}"))),
     }
 }
@@ -307,6 +407,20 @@ mod tests {
         assert!(matches!(parse(&args("external-ip --timeout 300")), Ok(Command::ExternalIp(TargetArgs { discover: DiscoverArgs { timeout_ms: 300, .. }, .. }))));
         assert_eq!(parse(&args("help")), Ok(Command::Help));
         assert_eq!(parse(&args("--help")), Ok(Command::Help));
+    }
+
+    #[test]
+    fn probe_and_map() {
+        let Ok(Command::Probe(probe)) = parse(&args("probe --gateway 10.77.0.1 --timeout 300")) else { panic!() };
+        assert_eq!((probe.gateway, probe.timeout_ms), (Some("10.77.0.1".parse().unwrap()), 300));
+        let Ok(Command::Map(map)) = parse(&args("map 7777 udp --protocol pcp --lease 120 --for 5")) else { panic!() };
+        assert_eq!((map.port, map.protocol, map.method, map.lease_seconds, map.run_for), (7777, Protocol::Udp, Some(gdnat_mapper::Method::Pcp), 120, Some(5)));
+        let Ok(Command::Map(map)) = parse(&args("map 7777 TCP")) else { panic!() };
+        assert_eq!((map.method, map.lease_seconds, map.internal_port, map.probe.timeout_ms), (None, 3600, None, 1000));
+        for line in ["map 0 UDP", "map 7777 SCTP", "map 7777 UDP --protocol igd", "map 7777 UDP --lease 0", "map 7777 UDP --lease 604801",
+            "map 7777 UDP --internal-port 0", "probe --gateway nowhere", "probe extra", "map 7777"] {
+            assert!(parse(&args(line)).is_err(), "{line:?} should be a usage error");
+        }
     }
 
     #[test]

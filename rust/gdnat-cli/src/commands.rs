@@ -29,7 +29,7 @@ pub struct CommandError {
 }
 
 impl CommandError {
-    fn new(message: impl std::fmt::Display, result: UpnpResult) -> Self {
+    pub(crate) fn new(message: impl std::fmt::Display, result: UpnpResult) -> Self {
         Self { message: message.to_string(), result }
     }
 }
@@ -84,6 +84,8 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<(), CommandError> {
             Ok(())
         }
         Command::Cycle { target, mapping } => cycle(target, mapping, out),
+        Command::Probe(args) => crate::portmap::run_probe(args, out),
+        Command::Map(args) => crate::portmap::run_map(args, out),
     }
 }
 

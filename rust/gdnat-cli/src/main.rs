@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod portmap;
 
 use std::process::ExitCode;
 

@@ -27,6 +27,7 @@ mod faults;
 mod gateway;
 mod http;
 mod netns;
+pub mod pmp;
 mod scenarios;
 mod server;
 mod soap;
