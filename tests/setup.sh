@@ -16,7 +16,9 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(miniupnpd-nftables nftables iproute2 coturn socat debootstrap miniupnpc natpmpc
           procps psmisc python3 util-linux mount ca-certificates)
-DAEMONS=(miniupnpd turnserver)
+# The two-site bed (tests/testbed-p2p): the BEP 15 tracker (whitelist build) next to coturn.
+PACKAGES+=(opentracker conntrack)
+DAEMONS=(miniupnpd turnserver opentracker)
 
 WITH_DISPLAY=no
 WITH_GODOT=yes
@@ -93,7 +95,7 @@ else
     done
 fi
 
-for tool in miniupnpd nft ip turnserver socat upnpc natpmpc unshare python3; do
+for tool in miniupnpd nft ip turnserver turnutils_natdiscovery opentracker socat upnpc natpmpc unshare python3; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/usr/bin/$tool" ] \
         || die "tool '$tool' not found after install"
 done
