@@ -94,9 +94,12 @@ check_preset() {
     local ours want_ours
     want_ours="mapping ${OURS[${WANT_MAPPING[$preset]}]} filtering ${OURS[${WANT_FILTERING[$preset]}]}"
     t0=$(p2p_now_ms)
-    ours=$(ip netns exec "$lan" timeout 20 "$GDNAT_BIN" nat-type --server "$P2P_STUN_IP:$P2P_STUN_PORT" 2>&1)
+    local wan; [ "$router" = a ] && wan=$P2P_WAN_A || wan=$P2P_WAN_B
+    ours=$(ip netns exec "$lan" timeout 20 "$GDNAT_BIN" nat-type --server "$P2P_STUN_IP:$P2P_STUN_PORT" --router-external "$wan" 2>&1)
     local line; line=$(grep -E '^mapping ' <<<"$ours" | head -1)
     check "preset.$router.$preset.gdnat-nat-type" "want '$want_ours' got '${line:-$ours}' ($(( $(p2p_now_ms) - t0 )) ms)" [ "$line" = "$want_ours" ]
+    # The router reports the address STUN sees: one NAT.
+    check "preset.$router.$preset.gdnat-verdict" "$(grep -E '^verdict ' <<<"$ours")" grep -q '^verdict one-nat ' <<<"$ours"
 }
 
 for preset in "${P2P_PRESETS[@]}"; do check_preset a "$P2P_NS_LA" "$preset"; done
@@ -108,6 +111,12 @@ if [ -n "$GDNAT_BIN" ]; then
     out=$(ip netns exec "$P2P_NS_LA" timeout 10 "$GDNAT_BIN" stun --server "$P2P_STUN_IP:$P2P_STUN_PORT" 2>&1)
     check stun.public-endpoint "want public $P2P_WAN_A:<port>, got: $(tr '\n' ' ' <<<"$out")" \
         grep -qE "^public $P2P_WAN_A:[0-9]+$" <<<"$out"
+    # An unreachable server (nobody on 198.18.0.99) fails with code 2 after the 3 s bound.
+    t0=$(p2p_now_ms)
+    out=$(ip netns exec "$P2P_NS_LA" timeout 10 "$GDNAT_BIN" stun --server 198.18.0.99:3478 2>&1); rc=$?
+    took=$(( $(p2p_now_ms) - t0 ))
+    check stun.unreachable-server "exit $rc in $took ms: $out" \
+        bash -c "[ $rc = 1 ] && grep -q '(code 2)' <<<'$out' && [ $took -ge 3000 ] && [ $took -lt 6000 ]"
 else
     skip stun.public-endpoint "no --gdnat BIN given"
 fi

@@ -11,9 +11,11 @@
 //! Nothing here picks a server: the caller passes one. gdnat's tests only ever use the coturn
 //! of its own test bed.
 
+pub mod behaviour;
 pub mod client;
 pub mod codec;
 
+pub use behaviour::{discover, nat_verdict, DiscoveryError, DiscoveryOptions, Filtering, Mapping, NatBehaviour, NatVerdict};
 pub use client::{query, query_port, Binding, StunError};
 pub use codec::{BindingResponse, ChangeRequest, ResponseError};
 pub use gdnat_io::{CancelToken, Waiter};
