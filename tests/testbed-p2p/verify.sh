@@ -121,6 +121,43 @@ else
     skip stun.public-endpoint "no --gdnat BIN given"
 fi
 
+# ---- the tracker: two players find each other; refusals are typed ------------------------------
+if [ -n "$GDNAT_BIN" ]; then
+    bash "$HERE/bed.sh" preset a home >/dev/null && bash "$HERE/bed.sh" preset b home >/dev/null
+    TRACKER="$P2P_STUN_IP:$P2P_TRACKER_PORT"
+    port_a=$(( 20000 + RANDOM % 20000 )); port_b=$(( port_a + 1 ))
+    out_a="$P2P_STATE/announce-a.txt"; out_b="$P2P_STATE/announce-b.txt"
+    announce() {   # <lan namespace> <local port>: STUN, announce from a second socket, wait for 1 other, stay 1 s, leave
+        ip netns exec "$1" timeout 20 "$GDNAT_BIN" announce --tracker "$TRACKER" --room "$P2P_ROOM" \
+            --stun "$P2P_STUN_IP:$P2P_STUN_PORT" --local-port "$2" --wait-peers 1 --hold 1000 --timeout 8000 --every 300 --leave
+    }
+    t0=$(p2p_now_ms)
+    announce "$P2P_NS_LA" "$port_a" > "$out_a" 2>&1 & pid_a=$!
+    sleep 0.3
+    announce "$P2P_NS_LB" "$port_b" > "$out_b" 2>&1; rc_b=$?
+    wait "$pid_a"; rc_a=$?
+    took=$(( $(p2p_now_ms) - t0 ))
+    pub_a=$(sed -n 's/^public //p' "$out_a"); pub_b=$(sed -n 's/^public //p' "$out_b")
+    check tracker.a-finds-b "A (public ${pub_a:-?}) lists B ${pub_b:-?} and not itself: $(grep -E '^(peer|error)' "$out_a" | tr '\n' ' ')" \
+        bash -c "[ $rc_a = 0 ] && [ -n '$pub_b' ] && grep -qx 'peer $pub_b' '$out_a' && ! grep -qx 'peer $pub_a' '$out_a'"
+    check tracker.b-finds-a "B (public ${pub_b:-?}) lists A ${pub_a:-?} and not itself: $(grep -E '^(peer|error)' "$out_b" | tr '\n' ' ') ($took ms)" \
+        bash -c "[ $rc_b = 0 ] && [ -n '$pub_a' ] && grep -qx 'peer $pub_a' '$out_b' && ! grep -qx 'peer $pub_b' '$out_b'"
+    check tracker.public-ports-announced "A announced ${pub_a:-?} (router A), B ${pub_b:-?} (router B)" \
+        bash -c "[[ '$pub_a' == $P2P_WAN_A:* && '$pub_b' == $P2P_WAN_B:* ]]"
+    out=$(ip netns exec "$P2P_NS_LA" timeout 10 "$GDNAT_BIN" announce --tracker "$TRACKER" --room not-whitelisted --port 5 2>&1); rc=$?
+    check tracker.whitelist-refusal "exit $rc: $(grep error <<<"$out")" bash -c "[ $rc = 1 ] && grep -q '(code 6)' <<<'$out' && grep -q 'whitelist' <<<'$out'"
+    out=$(ip netns exec "$P2P_NS_LA" timeout 10 "$GDNAT_BIN" announce --tracker "$TRACKER" --room "$P2P_ROOM" --port 5 --connection-id 12345 --no-retry 2>&1); rc=$?
+    check tracker.error-reply "bogus connection id, no retry: exit $rc: $(grep error <<<"$out")" \
+        bash -c "[ $rc = 1 ] && grep -q 'Connection ID missmatch. (code 5)' <<<'$out'"
+    out=$(ip netns exec "$P2P_NS_LA" timeout 10 "$GDNAT_BIN" announce --tracker "$TRACKER" --room "$P2P_ROOM" --port 5 --connection-id 12345 --leave 2>&1); rc=$?
+    check tracker.reconnect-after-error-reply "bogus connection id, retried after a fresh connect: exit $rc" \
+        bash -c "[ $rc = 0 ] && grep -q '^announced port 5 ' <<<'$out' && grep -qx left <<<'$out'"
+    out=$(ip netns exec "$P2P_NS_LA" timeout 15 "$GDNAT_BIN" announce --tracker 198.18.0.99:6969 --room "$P2P_ROOM" --port 5 2>&1); rc=$?
+    check tracker.unreachable "exit $rc: $(grep error <<<"$out")" bash -c "[ $rc = 1 ] && grep -q '(code 2)' <<<'$out'"
+else
+    skip tracker "no --gdnat BIN given"
+fi
+
 bash "$HERE/bed.sh" preset a "$PRESET_A" >/dev/null && bash "$HERE/bed.sh" preset b "$PRESET_B" >/dev/null
 echo "verify took $(( $(p2p_now_ms) - T0 )) ms"
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"

@@ -13,16 +13,23 @@ use gdnat_stun::{CancelToken, DiscoveryOptions, Waiter};
 pub const USAGE: &str = "\
 peer-to-peer commands (no default server: always pass one):
   stun --server IP:PORT [--local-port N]
-  nat-type --server IP:PORT [--router-external IP] [--no-answer-wait MS]";
+  nat-type --server IP:PORT [--router-external IP] [--no-answer-wait MS]
+  announce --tracker IP:PORT --room NAME (--port N | --stun IP:PORT [--local-port N])
+           [--wait-peers N [--hold MS]] [--timeout MS] [--every MS] [--leave] [--connection-id N --no-retry]
+    announces the public port from a second socket (as a game does once ENet owns its port);
+    with --stun, the public endpoint of --local-port is read first and announced;
+    --hold keeps re-announcing that long after the peers were found (so they see us too).";
 
 /// The commands this module runs.
-pub const COMMANDS: &[&str] = &["stun", "nat-type"];
+pub const COMMANDS: &[&str] = &["stun", "nat-type", "announce"];
 
 /// Runs `gdnat <command> <args>` for one of [`COMMANDS`].
 pub fn main(command: &str, args: &[String]) -> ExitCode {
     let result = match command {
         "stun" => parse(args, &["server", "local-port"]).and_then(|flags| run_stun(&flags)),
         "nat-type" => parse(args, &["server", "router-external", "no-answer-wait"]).and_then(|flags| run_nat_type(&flags)),
+        "announce" => parse(args, &["tracker", "room", "port", "stun", "local-port", "wait-peers", "timeout", "every", "hold", "leave", "connection-id", "no-retry"])
+            .and_then(|flags| run_announce(&flags)),
         _ => Err(Failure::Usage(format!("unknown command {command}"))),
     };
     match result {
@@ -45,7 +52,14 @@ enum Failure {
 
 struct Flags(Vec<(String, String)>);
 
+/// Flags without a value.
+const SWITCHES: &[&str] = &["leave", "no-retry"];
+
 impl Flags {
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
@@ -66,6 +80,10 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Flags, Failure> {
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let Some(name) = arg.strip_prefix("--") else { return Err(Failure::Usage(format!("unexpected argument '{arg}'"))) };
+        if SWITCHES.contains(&name) && allowed.contains(&name) {
+            flags.push((name.to_string(), String::new()));
+            continue;
+        }
         let (name, value) = match name.split_once('=') {
             Some((name, value)) => (name.to_string(), value.to_string()),
             None => (name.to_string(), iter.next().ok_or_else(|| Failure::Usage(format!("--{name} needs a value")))?.clone()),
@@ -114,3 +132,99 @@ fn run_nat_type(flags: &Flags) -> Result<(), Failure> {
     println!("elapsed_ms {:.3}", behaviour.elapsed.as_secs_f64() * 1000.0);
     Ok(())
 }
+
+fn tracker_failure(error: gdnat_rendezvous::TrackerError) -> Failure {
+    Failure::Run { message: error.to_string(), code: error.code() }
+}
+
+fn run_announce(flags: &Flags) -> Result<(), Failure> {
+    use gdnat_rendezvous::{Event, RoomHash, Tracker, TrackerOptions};
+    use std::time::Instant;
+
+    let tracker_addr: SocketAddr = flags.required("tracker")?;
+    let room_name: String = flags.required("room")?;
+    let room = RoomHash::from_name(&room_name);
+    let waiter = waiter()?;
+    // Our public endpoint: read by STUN for the game port, or only a port given.
+    let public: Option<SocketAddr> = match flags.optional::<SocketAddr>("stun")? {
+        Some(server) => {
+            let local_port: u16 = flags.optional("local-port")?.unwrap_or(0);
+            let binding = gdnat_stun::query_port(local_port, server, &waiter)
+                .map_err(|error| Failure::Run { message: error.to_string(), code: error.code() })?;
+            println!("public {}", binding.public);
+            println!("local_port {}", binding.local.port());
+            Some(binding.public)
+        }
+        None => None,
+    };
+    let port = match (public, flags.optional::<u16>("port")?) {
+        (_, Some(port)) => port,
+        (Some(public), None) => public.port(),
+        (None, None) => return Err(Failure::Usage("give --port N or --stun IP:PORT".into())),
+    };
+    let options = TrackerOptions { retry_after_refusal: !flags.has("no-retry"), ..TrackerOptions::default() };
+    let mut tracker = Tracker::bind(tracker_addr, options).map_err(tracker_failure)?;
+    if let Some(id) = flags.optional::<u64>("connection-id")? {
+        tracker.set_connection_id(id);
+    }
+    let want: usize = flags.optional("wait-peers")?.unwrap_or(0);
+    let timeout = Duration::from_millis(flags.optional("timeout")?.unwrap_or(10_000));
+    let every = Duration::from_millis(flags.optional("every")?.unwrap_or(1000));
+    let hold = Duration::from_millis(flags.optional("hold")?.unwrap_or(0));
+    let mut found_at: Option<Instant> = None;
+    println!("room {room_name} {room}");
+    let start = Instant::now();
+    let mut event = Event::Started;
+    let mut members;
+    let mut seen = gdnat_rendezvous::Members::default();
+    let mut found: Vec<SocketAddr> = Vec::new();
+    loop {
+        let announced = tracker.announce(&room, port, event, &waiter).map_err(tracker_failure)?;
+        event = Event::None;
+        members = match public {
+            Some(own) => announced.others(own),
+            None => announced.peers.clone(),
+        };
+        println!("announced port {port} peers_listed {} others {} interval_s {} elapsed_ms {:.3}",
+            announced.peers.len(), members.len(), announced.interval.as_secs(), announced.elapsed.as_secs_f64() * 1000.0);
+        if let Some(change) = seen.update(&members) {
+            for peer in &change.joined {
+                println!("joined {peer}");
+            }
+            for peer in &change.left {
+                println!("left {peer}");
+            }
+        }
+        if members.len() >= want && found_at.is_none() {
+            found = members.clone();
+            found_at = Some(Instant::now());
+        }
+        if found_at.is_some_and(|since| since.elapsed() >= hold) {
+            break;
+        }
+        if start.elapsed() >= timeout {
+            break;
+        }
+        let next = (Instant::now() + every).min(start + timeout);
+        // A cancellable pause on the tracker's own socket (late replies are drained).
+        let mut buffer = [0u8; 64];
+        while let Ok(Some(_)) = gdnat_io_recv_until(tracker.socket(), &mut buffer, next, &waiter) {}
+    }
+    // The members at the moment the wait was satisfied (they may leave while we hold).
+    if found_at.is_none() {
+        found = members.clone();
+    }
+    for member in &found {
+        println!("peer {member}");
+    }
+    if flags.has("leave") {
+        tracker.announce(&room, port, Event::Stopped, &waiter).map_err(tracker_failure)?;
+        println!("left");
+    }
+    if found_at.is_none() {
+        return Err(Failure::Run { message: format!("only {} other member(s) after {} ms, wanted {want}", members.len(), start.elapsed().as_millis()), code: 8 });
+    }
+    Ok(())
+}
+
+use gdnat_io::udp::recv_until as gdnat_io_recv_until;
