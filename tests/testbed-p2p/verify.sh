@@ -158,6 +158,55 @@ else
     skip tracker "no --gdnat BIN given"
 fi
 
+# ---- hole punching across the presets -------------------------------------------------------------
+# punch_pair <preset A> <preset B> <ok|fail>: both players run the whole flow (NAT behaviour,
+# STUN, tracker, punch); ok needs both to report the other's public endpoint and router A's
+# conntrack to hold the flow between the two routers' public addresses; fail needs both to
+# fail with code 2 naming the NAT within the 8 s bound (+ the flow before it, + 4 s margin).
+punch_pair() {
+    local pa=$1 pb=$2 want=$3 port_a port_b out_a out_b rc_a rc_b pid t0 took name="punch.$1-$2"
+    bash "$HERE/bed.sh" preset a "$pa" >/dev/null && bash "$HERE/bed.sh" preset b "$pb" >/dev/null || { fail "$name" "presets"; return; }
+    port_a=$(( 20000 + RANDOM % 20000 )); port_b=$(( port_a + 1 ))
+    out_a="$P2P_STATE/punch-a.txt"; out_b="$P2P_STATE/punch-b.txt"
+    punch() { ip netns exec "$1" timeout 40 "$GDNAT_BIN" punch --tracker "$P2P_STUN_IP:$P2P_TRACKER_PORT" \
+        --stun "$P2P_STUN_IP:$P2P_STUN_PORT" --room "$P2P_ROOM" --local-port "$2"; }
+    t0=$(p2p_now_ms)
+    punch "$P2P_NS_LA" "$port_a" > "$out_a" 2>&1 & pid=$!
+    sleep 0.2
+    punch "$P2P_NS_LB" "$port_b" > "$out_b" 2>&1; rc_b=$?
+    wait "$pid"; rc_a=$?
+    took=$(( $(p2p_now_ms) - t0 ))
+    local line_a line_b pub_a pub_b
+    line_a=$(grep -E '^(punched|error)' "$out_a" | head -1); line_b=$(grep -E '^(punched|error)' "$out_b" | head -1)
+    pub_a=$(sed -n 's/^public //p' "$out_a"); pub_b=$(sed -n 's/^public //p' "$out_b")
+    if [ "$want" = ok ]; then
+        # The punched peer is the other router's public address (its port may differ from the
+        # announced one when that side is symmetric).
+        check "$name.ok" "A: $line_a | B: $line_b ($took ms)" \
+            bash -c "[ $rc_a = 0 ] && [ $rc_b = 0 ] && grep -q '^punched peer $P2P_WAN_B:' '$out_a' && grep -q '^punched peer $P2P_WAN_A:' '$out_b'"
+        local peer_b; peer_b=$(sed -n 's/^punched peer \([0-9.:]*\) .*/\1/p' "$out_a")
+        # Router A's flow of the punched socket, in whichever direction it was created (a
+        # full-cone router creates it inbound): LAN A:port <-> B's public endpoint, NATed to
+        # A's public address.
+        local flow; flow=$(ip netns exec "$P2P_NS_RA" conntrack -L -p udp 2>/dev/null \
+            | grep -F "src=$P2P_LAN_A dst=$P2P_WAN_B sport=$port_a dport=${peer_b##*:} " | grep -F "src=$P2P_WAN_B dst=$P2P_WAN_A sport=${peer_b##*:} ")
+        check "$name.direct-path" "router A conntrack: $(tr -s ' ' <<<"$flow" | head -1)" [ -n "$flow" ]
+    else
+        check "$name.fails-clearly" "A: $line_a | B: $line_b ($took ms)" \
+            bash -c "[ $rc_a = 1 ] && [ $rc_b = 1 ] && grep -q 'no packet from peer.*relay.*(code 2)' '$out_a' && grep -q 'no packet from peer.*relay.*(code 2)' '$out_b' && [ $took -lt 16000 ]"
+    fi
+}
+if [ -n "$GDNAT_BIN" ]; then
+    punch_pair home home ok
+    punch_pair fullcone home ok
+    punch_pair fullcone fullcone ok
+    punch_pair symmetric fullcone ok
+    punch_pair symmetric home fail
+    punch_pair symmetric symmetric fail
+else
+    skip punch "no --gdnat BIN given"
+fi
+
 bash "$HERE/bed.sh" preset a "$PRESET_A" >/dev/null && bash "$HERE/bed.sh" preset b "$PRESET_B" >/dev/null
 echo "verify took $(( $(p2p_now_ms) - T0 )) ms"
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"

@@ -18,10 +18,13 @@ peer-to-peer commands (no default server: always pass one):
            [--wait-peers N [--hold MS]] [--timeout MS] [--every MS] [--leave] [--connection-id N --no-retry]
     announces the public port from a second socket (as a game does once ENet owns its port);
     with --stun, the public endpoint of --local-port is read first and announced;
-    --hold keeps re-announcing that long after the peers were found (so they see us too).";
+    --hold keeps re-announcing that long after the peers were found (so they see us too).
+  punch --tracker IP:PORT --stun IP:PORT --room NAME --local-port N [--wait MS] [--rounds N]
+    the whole flow of one player: NAT behaviour, public endpoint of --local-port, announce
+    it, wait for the other player, punch (150 ms probes for 8 s per round), leave the room.";
 
 /// The commands this module runs.
-pub const COMMANDS: &[&str] = &["stun", "nat-type", "announce"];
+pub const COMMANDS: &[&str] = &["stun", "nat-type", "announce", "punch"];
 
 /// Runs `gdnat <command> <args>` for one of [`COMMANDS`].
 pub fn main(command: &str, args: &[String]) -> ExitCode {
@@ -30,6 +33,7 @@ pub fn main(command: &str, args: &[String]) -> ExitCode {
         "nat-type" => parse(args, &["server", "router-external", "no-answer-wait"]).and_then(|flags| run_nat_type(&flags)),
         "announce" => parse(args, &["tracker", "room", "port", "stun", "local-port", "wait-peers", "timeout", "every", "hold", "leave", "connection-id", "no-retry"])
             .and_then(|flags| run_announce(&flags)),
+        "punch" => parse(args, &["tracker", "stun", "room", "local-port", "wait", "rounds"]).and_then(|flags| run_punch(&flags)),
         _ => Err(Failure::Usage(format!("unknown command {command}"))),
     };
     match result {
@@ -228,3 +232,69 @@ fn run_announce(flags: &Flags) -> Result<(), Failure> {
 }
 
 use gdnat_io::udp::recv_until as gdnat_io_recv_until;
+
+fn run_punch(flags: &Flags) -> Result<(), Failure> {
+    use gdnat_punch::{NatContext, PunchOptions, RoomToken};
+    use gdnat_rendezvous::{Event, RoomHash, Tracker, TrackerOptions};
+    use std::time::Instant;
+
+    let tracker_addr: SocketAddr = flags.required("tracker")?;
+    let stun: SocketAddr = flags.required("stun")?;
+    let room_name: String = flags.required("room")?;
+    let local_port: u16 = flags.required("local-port")?;
+    let wait = Duration::from_millis(flags.optional("wait")?.unwrap_or(10_000));
+    let options = PunchOptions { rounds: flags.optional("rounds")?.unwrap_or(1), ..PunchOptions::default() };
+    let waiter = waiter()?;
+    let start = Instant::now();
+
+    // 1. Our NAT behaviour, for the failure message (needs an RFC 5780 server; optional).
+    let context = match gdnat_stun::discover(stun, &DiscoveryOptions::default(), &waiter) {
+        Ok(behaviour) => {
+            println!("mapping {} filtering {}", behaviour.mapping, behaviour.filtering);
+            NatContext { mapping: Some(behaviour.mapping), verdict: None }
+        }
+        Err(error) => {
+            println!("nat_behaviour unknown ({error})");
+            NatContext::default()
+        }
+    };
+    // 2. The public endpoint of the game port.
+    let binding = gdnat_stun::query_port(local_port, stun, &waiter).map_err(|error| Failure::Run { message: error.to_string(), code: error.code() })?;
+    let public = binding.public;
+    println!("public {public}");
+    // 3. Announce from a second socket until the other player shows up.
+    let room = RoomHash::from_name(&room_name);
+    let mut tracker = Tracker::bind(tracker_addr, TrackerOptions::default()).map_err(tracker_failure)?;
+    let mut event = Event::Started;
+    let peer = loop {
+        let announced = tracker.announce(&room, public.port(), event, &waiter).map_err(tracker_failure)?;
+        event = Event::None;
+        if let Some(peer) = announced.others(public).first() {
+            break *peer;
+        }
+        if start.elapsed() >= wait {
+            return Err(Failure::Run { message: format!("nobody else in room {room_name} after {} ms", start.elapsed().as_millis()), code: 8 });
+        }
+        let next = Instant::now() + Duration::from_millis(300);
+        let mut buffer = [0u8; 64];
+        while let Ok(Some(_)) = gdnat_io_recv_until(tracker.socket(), &mut buffer, next, &waiter) {}
+    };
+    println!("peer_announced {peer} after_ms {}", start.elapsed().as_millis());
+    // 4. Punch from the game port, then leave the room (best effort).
+    let result = gdnat_punch::punch_port(local_port, peer, &RoomToken::from_room(&room_name), &context, &options, &waiter);
+    let _ = tracker.announce(&room, public.port(), Event::Stopped, &waiter);
+    let punched = result.map_err(|error| Failure::Run { message: error.to_string(), code: error.code() })?;
+    println!(
+        "punched peer {} local_port {} first_contact_ms {:.1} elapsed_ms {:.1} probes {} heard_ack {} ignored {} round {}",
+        punched.peer,
+        punched.local_port,
+        punched.first_contact.as_secs_f64() * 1000.0,
+        punched.elapsed.as_secs_f64() * 1000.0,
+        punched.probes,
+        punched.heard_ack,
+        punched.ignored,
+        punched.round
+    );
+    println!("total_ms {}", start.elapsed().as_millis());
+    Ok(())
+}
