@@ -58,6 +58,9 @@ stage rust-tests bash tests/lib/isolated.sh cargo test --workspace --locked --of
 stage rust-ssdp-tests bash tests/lib/isolated.sh cargo test --workspace --locked --offline -- --ignored
 stage rust-engine-names cargo test -p gdnat-godot --features engine-names --locked --offline --lib
 stage testbed-verify bash tests/testbed/testbed.sh verify
+# Issue 10: the two-site bed (coturn RFC 5780 + opentracker + two NAT routers); STUN, NAT
+# behaviour against turnutils_natdiscovery, tracker rendezvous and hole punching (~60 s).
+stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat target/debug/gdnat
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
