@@ -240,7 +240,7 @@ pub fn parse_reply(data: &[u8], expected: Action, transaction: u32, ipv6: bool) 
             }
             let entry = if ipv6 { 18 } else { 6 };
             let list = &data[20..];
-            if list.len() % entry != 0 {
+            if !list.len().is_multiple_of(entry) {
                 return Err(ReplyError::RaggedPeers { len: list.len(), entry });
             }
             let peers = list
