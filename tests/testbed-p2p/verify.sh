@@ -169,7 +169,7 @@ punch_pair() {
     port_a=$(( 20000 + RANDOM % 20000 )); port_b=$(( port_a + 1 ))
     out_a="$P2P_STATE/punch-a.txt"; out_b="$P2P_STATE/punch-b.txt"
     punch() { ip netns exec "$1" timeout 40 "$GDNAT_BIN" punch --tracker "$P2P_STUN_IP:$P2P_TRACKER_PORT" \
-        --stun "$P2P_STUN_IP:$P2P_STUN_PORT" --room "$P2P_ROOM" --local-port "$2"; }
+        --stun "$P2P_STUN_IP:$P2P_STUN_PORT" --room "$P2P_ROOM" --local-port "$2" --handoff-check; }
     t0=$(p2p_now_ms)
     punch "$P2P_NS_LA" "$port_a" > "$out_a" 2>&1 & pid=$!
     sleep 0.2
@@ -191,6 +191,10 @@ punch_pair() {
         local flow; flow=$(ip netns exec "$P2P_NS_RA" conntrack -L -p udp 2>/dev/null \
             | grep -F "src=$P2P_LAN_A dst=$P2P_WAN_B sport=$port_a dport=${peer_b##*:} " | grep -F "src=$P2P_WAN_B dst=$P2P_WAN_A sport=${peer_b##*:} ")
         check "$name.direct-path" "router A conntrack: $(tr -s ' ' <<<"$flow" | head -1)" [ -n "$flow" ]
+        # The hand-off: each side closed its punch socket, bound the port again on a new one
+        # (no SO_REUSEADDR, as ENet) and exchanged packets with the peer through the same NATs.
+        check "$name.handoff" "A: $(grep '^handoff' "$out_a") | B: $(grep '^handoff' "$out_b")" \
+            bash -c "grep -q '^handoff peer $P2P_WAN_B:.* local_port $port_a ' '$out_a' && grep -q '^handoff peer $P2P_WAN_A:.* local_port $port_b ' '$out_b'"
     else
         check "$name.fails-clearly" "A: $line_a | B: $line_b ($took ms)" \
             bash -c "[ $rc_a = 1 ] && [ $rc_b = 1 ] && grep -q 'no packet from peer.*relay.*(code 2)' '$out_a' && grep -q 'no packet from peer.*relay.*(code 2)' '$out_b' && [ $took -lt 16000 ]"

@@ -20,8 +20,11 @@ peer-to-peer commands (no default server: always pass one):
     with --stun, the public endpoint of --local-port is read first and announced;
     --hold keeps re-announcing that long after the peers were found (so they see us too).
   punch --tracker IP:PORT --stun IP:PORT --room NAME --local-port N [--wait MS] [--rounds N]
+        [--handoff-check]
     the whole flow of one player: NAT behaviour, public endpoint of --local-port, announce
-    it, wait for the other player, punch (150 ms probes for 8 s per round), leave the room.";
+    it, wait for the other player, punch (150 ms probes for 8 s per round), leave the room;
+    --handoff-check then binds the port again on a new socket (as ENet will) and exchanges
+    packets with the punched peer through the same NAT entries (3 s bound).";
 
 /// The commands this module runs.
 pub const COMMANDS: &[&str] = &["stun", "nat-type", "announce", "punch"];
@@ -33,7 +36,7 @@ pub fn main(command: &str, args: &[String]) -> ExitCode {
         "nat-type" => parse(args, &["server", "router-external", "no-answer-wait"]).and_then(|flags| run_nat_type(&flags)),
         "announce" => parse(args, &["tracker", "room", "port", "stun", "local-port", "wait-peers", "timeout", "every", "hold", "leave", "connection-id", "no-retry"])
             .and_then(|flags| run_announce(&flags)),
-        "punch" => parse(args, &["tracker", "stun", "room", "local-port", "wait", "rounds"]).and_then(|flags| run_punch(&flags)),
+        "punch" => parse(args, &["tracker", "stun", "room", "local-port", "wait", "rounds", "handoff-check"]).and_then(|flags| run_punch(&flags)),
         _ => Err(Failure::Usage(format!("unknown command {command}"))),
     };
     match result {
@@ -57,7 +60,7 @@ enum Failure {
 struct Flags(Vec<(String, String)>);
 
 /// Flags without a value.
-const SWITCHES: &[&str] = &["leave", "no-retry"];
+const SWITCHES: &[&str] = &["leave", "no-retry", "handoff-check"];
 
 impl Flags {
     fn has(&self, name: &str) -> bool {
@@ -295,6 +298,17 @@ fn run_punch(flags: &Flags) -> Result<(), Failure> {
         punched.ignored,
         punched.round
     );
+    if flags.has("handoff-check") {
+        // The punch socket is closed: a new socket binds the same port without SO_REUSEADDR,
+        // as ENet's create_server / create_client(..., local_port) will, and the NAT entries
+        // of the punch must carry its traffic.
+        let socket = gdnat_stun::client::bind_port(local_port, punched.peer)
+            .map_err(|error| Failure::Run { message: format!("hand-off: {error}"), code: 1 })?;
+        let check = PunchOptions { round: Duration::from_secs(3), rounds: 1, ..PunchOptions::default() };
+        let again = gdnat_punch::punch::punch(&socket, punched.peer, &RoomToken::from_room(&room_name), &context, &check, &waiter)
+            .map_err(|error| Failure::Run { message: format!("hand-off: {error}"), code: error.code() })?;
+        println!("handoff peer {} local_port {} first_contact_ms {:.1}", again.peer, local_port, again.first_contact.as_secs_f64() * 1000.0);
+    }
     println!("total_ms {}", start.elapsed().as_millis());
     Ok(())
 }
