@@ -27,7 +27,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKAGES=(miniupnpd-nftables nftables iproute2 coturn socat debootstrap miniupnpc natpmpc
           procps psmisc python3 util-linux mount ca-certificates
           curl gcc libc6-dev git coreutils grep sed findutils g++)
-DAEMONS=(miniupnpd turnserver)
+# The two-site bed (tests/testbed-p2p): the BEP 15 tracker (whitelist build) next to coturn.
+PACKAGES+=(opentracker conntrack)
+DAEMONS=(miniupnpd turnserver opentracker)
 
 WITH_DISPLAY=no
 WITH_GODOT=yes
@@ -111,7 +113,7 @@ else
     done
 fi
 
-for tool in miniupnpd nft ip ss turnserver socat upnpc natpmpc unshare flock python3 curl cc timeout ps pgrep awk git debootstrap; do
+for tool in miniupnpd nft ip ss turnserver turnutils_natdiscovery opentracker socat upnpc natpmpc unshare flock python3 curl cc timeout ps pgrep awk git debootstrap; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/usr/bin/$tool" ] \
         || die "tool '$tool' not found after install"
 done

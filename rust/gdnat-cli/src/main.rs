@@ -3,17 +3,21 @@
 
 mod args;
 mod commands;
+mod p2p;
 mod portmap;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(command) = arguments.first().filter(|c| p2p::COMMANDS.contains(&c.as_str())) {
+        return p2p::main(command, &arguments[1..]);
+    }
     let command = match args::parse(&arguments) {
         Ok(command) => command,
         Err(error) => {
             eprintln!("error: {error}");
-            eprintln!("{}", args::USAGE);
+            eprintln!("{}\n{}", args::USAGE, p2p::USAGE);
             return ExitCode::from(2);
         }
     };
