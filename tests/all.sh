@@ -76,7 +76,7 @@ stage godot-async bash tests/godot/run-async.sh
 stage demo bash tests/demo/run-demo.sh
 # The README's demo command in a debootstrapped bare Debian root (downloads, builds: ~10 min).
 if ((fresh)); then
-    STAGE_TIMEOUT=2700 stage fresh-debian bash tests/fresh/fresh-debian.sh
+    STAGE_TIMEOUT=3300 stage fresh-debian bash tests/fresh/fresh-debian.sh
 else
     echo "SKIP fresh-debian: --no-fresh"
 fi
