@@ -98,7 +98,7 @@ stage wine-cli-e2e bash tests/wine/cli-e2e.sh
 STAGE_TIMEOUT=${STAGE_TIMEOUT:-1800} stage package bash tests/package.sh
 # The README's demo command in a debootstrapped bare Debian root (downloads, builds: ~10 min).
 if ((fresh)); then
-    STAGE_TIMEOUT=2700 stage fresh-debian bash tests/fresh/fresh-debian.sh
+    STAGE_TIMEOUT=3300 stage fresh-debian bash tests/fresh/fresh-debian.sh
 else
     echo "SKIP fresh-debian: --no-fresh"
 fi

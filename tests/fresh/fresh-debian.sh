@@ -22,7 +22,7 @@
 #
 # Env: GDNAT_LOGS (logs, default /tmp/gdnat-logs), GDNAT_DEBIAN_MIRROR (default
 #      http://deb.debian.org/debian), FRESH_DIR (where the root goes, default
-#      /var/tmp/gdnat-fresh-<prefix>), FRESH_TIMEOUT (seconds for the demo command, default 2400).
+#      /var/tmp/gdnat-fresh-<prefix>), FRESH_TIMEOUT (seconds for the demo command, default 3000).
 # Prints the time of each phase and `N passed, N failed`.
 set -uo pipefail
 
@@ -46,7 +46,7 @@ LOGS="${GDNAT_LOGS:-/tmp/gdnat-logs}"
 MIRROR="${GDNAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 FRESH_DIR="${FRESH_DIR:-/var/tmp/gdnat-fresh-$PREFIX}"
 ROOT="$FRESH_DIR/root"
-FRESH_TIMEOUT="${FRESH_TIMEOUT:-2400}"
+FRESH_TIMEOUT="${FRESH_TIMEOUT:-3000}"
 
 say() { echo "fresh-debian: $*"; }
 
