@@ -201,8 +201,9 @@ fn bad_datagrams_before_the_answer_are_skipped() {
         let mut pcp_client = PcpClient::new(&options(&sim, Duration::from_secs(2)), &cancel).unwrap();
         let mapping = bounded(Duration::from_millis(200), || pcp_client.map(&params(7007))).unwrap();
         assert_eq!(mapping.external_port, 7007, "{stray:?}");
-        // One send each: the good answer came right after the bad one.
-        assert_eq!(sim.requests().len(), 2, "{stray:?}");
+        // One send each: the good answer came right after the bad one (a third request would
+        // mean a retransmission after 250 ms: only on a badly stalled machine).
+        assert!((2..=3).contains(&sim.requests().len()), "{stray:?}: {} requests", sim.requests().len());
     }
 }
 
@@ -233,11 +234,11 @@ fn only_bad_datagrams_end_at_the_call_bound() {
 #[test]
 fn silence_ends_at_the_bound_and_cancellation_at_once() {
     let sim = server(|c| c.answer = false);
-    let bound = Duration::from_millis(1900);
+    let bound = Duration::from_millis(2300);
     let mut client = NatPmpClient::new(&options(&sim, bound), &CancelToken::new()).unwrap();
     let error = bounded(bound, || client.external_address()).unwrap_err();
     assert!(error.is_timeout(), "{error}");
-    // NAT-PMP's schedule: sends at 0, 250, 750, 1750 ms.
+    // NAT-PMP's schedule: sends at 0, 250, 750, 1750 ms (the next would be at 3750 ms).
     assert_eq!(sim.requests().len(), 4);
 
     let cancel = CancelToken::new();

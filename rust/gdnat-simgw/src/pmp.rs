@@ -330,7 +330,7 @@ fn mapped_v4(address: Ipv4Addr) -> [u8; 16] {
 }
 
 fn pcp_answer(state: &mut State, request: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
-    if request.len() < 24 || request.len() > 1100 || request.len() % 4 != 0 || request[1] & 0x80 != 0 {
+    if request.len() < 24 || request.len() > 1100 || !request.len().is_multiple_of(4) || request[1] & 0x80 != 0 {
         return None;
     }
     let opcode = request[1];

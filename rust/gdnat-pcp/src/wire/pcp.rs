@@ -330,7 +330,7 @@ pub fn parse_answer(data: &[u8], request_opcode: u8) -> Result<Answer, Ignored> 
         let result = ResultCode::from_number(if data[2] == 0 { data[3] } else { u8::MAX });
         return Ok(Answer { version, opcode: request_opcode, result, lifetime: 0, epoch: u32_at(data, 4), map: None });
     }
-    if data.len() < HEADER_LEN || data.len() > MAX_MESSAGE_LEN || data.len() % 4 != 0 {
+    if data.len() < HEADER_LEN || data.len() > MAX_MESSAGE_LEN || !data.len().is_multiple_of(4) {
         return Err(Ignored::WrongSize { len: data.len() });
     }
     if version != VERSION && version != 1 {
