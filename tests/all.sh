@@ -60,7 +60,7 @@ stage rust-engine-names cargo test -p gdnat-godot --features engine-names --lock
 stage testbed-verify bash tests/testbed/testbed.sh verify
 # Issue 10: the two-site bed (coturn RFC 5780 + opentracker + two NAT routers); STUN, NAT
 # behaviour against turnutils_natdiscovery, tracker rendezvous and hole punching (~60 s).
-stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat target/debug/gdnat
+stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat "${CARGO_TARGET_DIR:-target}/debug/gdnat"
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh

@@ -23,6 +23,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+if [ -n "$GDNAT_BIN" ] && ! { [ -f "$GDNAT_BIN" ] && [ -x "$GDNAT_BIN" ]; }; then
+    echo "FAIL build no gdnat binary at $GDNAT_BIN (cargo build -p gdnat-cli)"; echo "0 passed, 1 failed, 0 skipped"; exit 1
+fi
+
 PASSED=0 FAILED=0 SKIPPED=0
 pass() { PASSED=$((PASSED + 1)); echo "PASS $1 ${2:-}"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1 ${2:-}"; }
