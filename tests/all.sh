@@ -76,7 +76,7 @@ stage fuzz-smoke bash tests/fuzz/run.sh --smoke 5
 stage testbed-verify bash tests/testbed/testbed.sh verify
 # Issue 10: the two-site bed (coturn RFC 5780 + opentracker + two NAT routers); STUN, NAT
 # behaviour against turnutils_natdiscovery, tracker rendezvous and hole punching (~60 s).
-stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat target/debug/gdnat
+stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat "${CARGO_TARGET_DIR:-target}/debug/gdnat"
 stage core-e2e bash tests/e2e/core-e2e.sh
 stage ipv6-e2e bash tests/e2e/ipv6-e2e.sh
 # NAT-PMP/PCP (rust/gdnat-pcp) against the real miniupnpd, incl. a router restart (~15 s).

@@ -23,6 +23,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+if [ -n "$GDNAT_BIN" ] && ! { [ -f "$GDNAT_BIN" ] && [ -x "$GDNAT_BIN" ]; }; then
+    echo "FAIL build no gdnat binary at $GDNAT_BIN (cargo build -p gdnat-cli)"; echo "0 passed, 1 failed, 0 skipped"; exit 1
+fi
+
 PASSED=0 FAILED=0 SKIPPED=0
 pass() { PASSED=$((PASSED + 1)); echo "PASS $1 ${2:-}"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1 ${2:-}"; }
@@ -127,14 +131,16 @@ if [ -n "$GDNAT_BIN" ]; then
     TRACKER="$P2P_STUN_IP:$P2P_TRACKER_PORT"
     port_a=$(( 20000 + RANDOM % 20000 )); port_b=$(( port_a + 1 ))
     out_a="$P2P_STATE/announce-a.txt"; out_b="$P2P_STATE/announce-b.txt"
-    announce() {   # <lan namespace> <local port>: STUN, announce from a second socket, wait for 1 other, stay 1 s, leave
+    announce() {   # <lan namespace> <local port> <hold ms>: STUN, announce from a second socket, wait for 1 other, stay, leave
         ip netns exec "$1" timeout 20 "$GDNAT_BIN" announce --tracker "$TRACKER" --room "$P2P_ROOM" \
-            --stun "$P2P_STUN_IP:$P2P_STUN_PORT" --local-port "$2" --wait-peers 1 --hold 1000 --timeout 8000 --every 300 --leave
+            --stun "$P2P_STUN_IP:$P2P_STUN_PORT" --local-port "$2" --wait-peers 1 --hold "$3" --timeout 8000 --every 300 --leave
     }
     t0=$(p2p_now_ms)
-    announce "$P2P_NS_LA" "$port_a" > "$out_a" 2>&1 & pid_a=$!
+    # A stays 1 s longer than B, so it sees B join and leave (the membership changes a game's
+    # peers_changed signal reports).
+    announce "$P2P_NS_LA" "$port_a" 2500 > "$out_a" 2>&1 & pid_a=$!
     sleep 0.3
-    announce "$P2P_NS_LB" "$port_b" > "$out_b" 2>&1; rc_b=$?
+    announce "$P2P_NS_LB" "$port_b" 1000 > "$out_b" 2>&1; rc_b=$?
     wait "$pid_a"; rc_a=$?
     took=$(( $(p2p_now_ms) - t0 ))
     pub_a=$(sed -n 's/^public //p' "$out_a"); pub_b=$(sed -n 's/^public //p' "$out_b")
@@ -142,6 +148,8 @@ if [ -n "$GDNAT_BIN" ]; then
         bash -c "[ $rc_a = 0 ] && [ -n '$pub_b' ] && grep -qx 'peer $pub_b' '$out_a' && ! grep -qx 'peer $pub_a' '$out_a'"
     check tracker.b-finds-a "B (public ${pub_b:-?}) lists A ${pub_a:-?} and not itself: $(grep -E '^(peer|error)' "$out_b" | tr '\n' ' ') ($took ms)" \
         bash -c "[ $rc_b = 0 ] && [ -n '$pub_a' ] && grep -qx 'peer $pub_a' '$out_b' && ! grep -qx 'peer $pub_b' '$out_b'"
+    check tracker.peers-changed "A saw: $(grep -E '^(joined|left) ' "$out_a" | tr '\n' ' ')" \
+        bash -c "grep -E '^(joined|left) ' '$out_a' | tr '\n' ' ' | grep -qx 'joined $pub_b left $pub_b '"
     check tracker.public-ports-announced "A announced ${pub_a:-?} (router A), B ${pub_b:-?} (router B)" \
         bash -c "[[ '$pub_a' == $P2P_WAN_A:* && '$pub_b' == $P2P_WAN_B:* ]]"
     out=$(ip netns exec "$P2P_NS_LA" timeout 10 "$GDNAT_BIN" announce --tracker "$TRACKER" --room not-whitelisted --port 5 2>&1); rc=$?

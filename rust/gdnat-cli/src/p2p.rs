@@ -145,7 +145,7 @@ fn tracker_failure(error: gdnat_rendezvous::TrackerError) -> Failure {
 }
 
 fn run_announce(flags: &Flags) -> Result<(), Failure> {
-    use gdnat_rendezvous::{Event, RoomHash, Tracker, TrackerOptions};
+    use gdnat_rendezvous::{Reannouncer, RoomHash, Tracker, TrackerOptions, TrackerRendezvous};
     use std::time::Instant;
 
     let tracker_addr: SocketAddr = flags.required("tracker")?;
@@ -180,21 +180,20 @@ fn run_announce(flags: &Flags) -> Result<(), Failure> {
     let hold = Duration::from_millis(flags.optional("hold")?.unwrap_or(0));
     let mut found_at: Option<Instant> = None;
     println!("room {room_name} {room}");
+    // The pluggable path a game uses: the tracker behind the Rendezvous trait, driven by the
+    // Reannouncer (timer and membership changes).
+    let mut rendezvous = TrackerRendezvous::new(tracker);
+    rendezvous.every = every;
+    let own = SocketAddr::new(public.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.ip()), port);
+    let mut announcer = Reannouncer::new(rendezvous, room, own);
     let start = Instant::now();
-    let mut event = Event::Started;
-    let mut members;
-    let mut seen = gdnat_rendezvous::Members::default();
     let mut found: Vec<SocketAddr> = Vec::new();
     loop {
-        let announced = tracker.announce(&room, port, event, &waiter).map_err(tracker_failure)?;
-        event = Event::None;
-        members = match public {
-            Some(own) => announced.others(own),
-            None => announced.peers.clone(),
-        };
-        println!("announced port {port} peers_listed {} others {} interval_s {} elapsed_ms {:.3}",
-            announced.peers.len(), members.len(), announced.interval.as_secs(), announced.elapsed.as_secs_f64() * 1000.0);
-        if let Some(change) = seen.update(&members) {
+        let announce_start = Instant::now();
+        let change = announcer.poll(&waiter).map_err(rendezvous_failure)?;
+        let members: Vec<SocketAddr> = announcer.members().current().collect();
+        println!("announced port {port} others {} elapsed_ms {:.3}", members.len(), announce_start.elapsed().as_secs_f64() * 1000.0);
+        if let Some(change) = change {
             for peer in &change.joined {
                 println!("joined {peer}");
             }
@@ -206,32 +205,33 @@ fn run_announce(flags: &Flags) -> Result<(), Failure> {
             found = members.clone();
             found_at = Some(Instant::now());
         }
-        if found_at.is_some_and(|since| since.elapsed() >= hold) {
+        if found_at.is_some_and(|since| since.elapsed() >= hold) || start.elapsed() >= timeout {
             break;
         }
-        if start.elapsed() >= timeout {
-            break;
-        }
-        let next = (Instant::now() + every).min(start + timeout);
+        let next = announcer.next_due().min(start + timeout);
         // A cancellable pause on the tracker's own socket (late replies are drained).
         let mut buffer = [0u8; 64];
-        while let Ok(Some(_)) = gdnat_io_recv_until(tracker.socket(), &mut buffer, next, &waiter) {}
+        while let Ok(Some(_)) = gdnat_io_recv_until(announcer.rendezvous().tracker().socket(), &mut buffer, next, &waiter) {}
     }
     // The members at the moment the wait was satisfied (they may leave while we hold).
     if found_at.is_none() {
-        found = members.clone();
+        found = announcer.members().current().collect();
     }
     for member in &found {
         println!("peer {member}");
     }
     if flags.has("leave") {
-        tracker.announce(&room, port, Event::Stopped, &waiter).map_err(tracker_failure)?;
+        announcer.leave(&waiter).map_err(rendezvous_failure)?;
         println!("left");
     }
     if found_at.is_none() {
-        return Err(Failure::Run { message: format!("only {} other member(s) after {} ms, wanted {want}", members.len(), start.elapsed().as_millis()), code: 8 });
+        return Err(Failure::Run { message: format!("only {} other member(s) after {} ms, wanted {want}", found.len(), start.elapsed().as_millis()), code: 8 });
     }
     Ok(())
+}
+
+fn rendezvous_failure(error: gdnat_rendezvous::RendezvousError) -> Failure {
+    Failure::Run { message: error.to_string(), code: error.code() }
 }
 
 use gdnat_io::udp::recv_until as gdnat_io_recv_until;

@@ -9,6 +9,8 @@
 //!   [`punch_port`]) and its result ([`Punched`]: the peer's endpoint and our local port) or
 //!   failure ([`PunchError`], naming our NAT behaviour).
 
+#![warn(missing_docs)]
+
 pub mod packet;
 pub mod punch;
 

@@ -317,7 +317,8 @@ mod tests {
             other => panic!("{other}"),
         }
         assert_eq!(error.code(), 2);
-        assert!(elapsed >= options.bound() && elapsed < options.bound() + Duration::from_secs(2), "{elapsed:?}");
+        // Never before the bound; the upper limit is only a hang guard (loaded CI machines).
+        assert!(elapsed >= options.bound() && elapsed < options.bound() + Duration::from_secs(10), "{elapsed:?}");
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! Nothing here picks a tracker: the caller passes one. gdnat's tests only ever use the
 //! opentracker of its own test bed.
 
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod rendezvous;
 pub mod room;

@@ -313,9 +313,11 @@ pub(crate) mod tests {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let schedule = Retransmit { total: Duration::from_millis(350), ..Retransmit::stun() };
         let error = query_with(&socket, &Query { schedule, ..Query::plain(server) }, &waiter()).unwrap_err();
+        // Sends at 0, 100 and 300 ms; each draws a stranger's answer (the last one may come
+        // after the bound on a loaded machine).
         match error {
-            StunError::TimedOut { sends: 3, ignored: 3, .. } => {}
-            other => panic!("{other}"),
+            StunError::TimedOut { sends: 3, ignored, .. } if ignored >= 2 => {}
+            ref other => panic!("{other}"),
         }
         assert_eq!(error.code(), 2);
     }

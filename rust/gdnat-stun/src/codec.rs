@@ -314,10 +314,11 @@ pub fn parse_binding_response(data: &[u8], id: TransactionId) -> Result<BindingR
     })
 }
 
-/// A server's reason phrase, cut to 128 characters with control characters replaced, so a
-/// hostile server cannot flood a log or a message box.
+/// A server's reason phrase without trailing NULs (coturn counts its padding in the
+/// attribute length), cut to 128 characters with control characters replaced, so a hostile
+/// server cannot flood a log or a message box.
 fn printable(reason: &str) -> String {
-    reason.chars().take(128).map(|c| if c.is_control() { '?' } else { c }).collect()
+    reason.trim_end_matches('\0').chars().take(128).map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 /// Shows a transaction id as 24 hex digits (the 96 bits after the cookie).
@@ -421,6 +422,15 @@ mod tests {
         assert_eq!(parsed.mapped, addr("198.18.0.1:52053"), "router A on the symmetric preset picked port 52053 for local port 40000");
         assert_eq!(parsed.response_origin, Some(addr("198.18.0.10:3478")));
         assert_eq!(parsed.other_address, Some(addr("198.18.0.11:3479")));
+    }
+
+    /// coturn's answer to a Binding request with an unknown comprehension-required attribute
+    /// (0x000F), recorded on the bed: error 420 with UNKNOWN-ATTRIBUTES and SOFTWARE.
+    #[test]
+    fn coturns_recorded_420_is_a_server_error() {
+        let id = TransactionId::from(0xc0ffee00_c0ffee00_c0ffee01u128);
+        let data = hex("0111003c2112a442c0ffee00c0ffee00c0ffee010009001800000414556e6b6e6f776e20417474726962757465000000000a0002000f000080220014436f7475726e2d342e362e312027476f72737427");
+        assert_eq!(parse_binding_response(&data, id), Err(ResponseError::ServerError { code: 420, reason: "Unknown Attribute".into() }));
     }
 
     pub(crate) const COTURN_ID: &str = "c0ffee00c0ffee00c0ffee00";

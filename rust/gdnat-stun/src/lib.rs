@@ -11,6 +11,8 @@
 //! Nothing here picks a server: the caller passes one. gdnat's tests only ever use the coturn
 //! of its own test bed.
 
+#![warn(missing_docs)]
+
 pub mod behaviour;
 pub mod client;
 pub mod codec;
