@@ -5,7 +5,7 @@
 #
 #   sudo bash tests/all.sh            # everything
 #   sudo bash tests/all.sh --no-setup # skip apt/Godot provisioning (already done)
-#   sudo bash tests/all.sh --no-fresh # skip the bare-Debian demo stage (tests/fresh, ~10 min)
+#   sudo bash tests/all.sh --no-fresh # skip the bare-Debian demo stage (tests/fresh: downloads, a cold build)
 #
 # Prints one line per stage and ends with `N passed, N failed`. Exit status 0 only when every
 # stage passed. Logs go to ${GDNAT_LOGS:-/tmp/gdnat-logs}.
@@ -74,7 +74,8 @@ stage core-e2e bash tests/e2e/core-e2e.sh
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 stage demo bash tests/demo/run-demo.sh
-# The README's demo command in a debootstrapped bare Debian root (downloads, builds: ~10 min).
+# The README's demo command in a debootstrapped bare Debian root (downloads, a cold debug build;
+# times in docs/testing.md).
 if ((fresh)); then
     STAGE_TIMEOUT=3300 stage fresh-debian bash tests/fresh/fresh-debian.sh
 else
