@@ -5,7 +5,7 @@
 #
 #   sudo bash tests/all.sh            # everything
 #   sudo bash tests/all.sh --no-setup # skip apt/Godot provisioning (already done)
-#   sudo bash tests/all.sh --no-fresh # skip the bare-Debian demo stage (tests/fresh, ~10 min)
+#   sudo bash tests/all.sh --no-fresh # skip the bare-Debian demo stage (tests/fresh: downloads, a cold build)
 #
 # Prints one line per stage and ends with `N passed, N failed`. Exit status 0 only when every
 # stage passed. Logs go to ${GDNAT_LOGS:-/tmp/gdnat-logs}.
@@ -96,7 +96,8 @@ stage windows-build bash tests/windows/build.sh --tests
 stage wine-rust-tests bash tests/wine/run-tests.sh
 stage wine-cli-e2e bash tests/wine/cli-e2e.sh
 STAGE_TIMEOUT=${STAGE_TIMEOUT:-1800} stage package bash tests/package.sh
-# The README's demo command in a debootstrapped bare Debian root (downloads, builds: ~10 min).
+# The README's demo command in a debootstrapped bare Debian root (downloads, a cold debug build;
+# times in docs/testing.md).
 if ((fresh)); then
     STAGE_TIMEOUT=3300 stage fresh-debian bash tests/fresh/fresh-debian.sh
 else

@@ -54,6 +54,9 @@ say() { echo "fresh-debian: $*"; }
 # fresh-debian.sh --inner ROOT PREFIX TIMEOUT: mounts what the chroot needs and runs the demo.
 if [ "${1:-}" = --inner ]; then
     ROOT=$2 PREFIX=$3 FRESH_TIMEOUT=$4
+    # The root must be a mount point of its own: `ip netns exec` runs `mount --make-rslave /`,
+    # which fails (EINVAL) when the chroot's / is a plain directory.
+    mount --bind "$ROOT" "$ROOT" || exit 1
     mount -t proc proc "$ROOT/proc" || exit 1
     mount -t sysfs sysfs "$ROOT/sys" || exit 1
     mount --rbind /dev "$ROOT/dev" || exit 1
