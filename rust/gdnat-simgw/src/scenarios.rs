@@ -40,6 +40,13 @@ pub fn scenario_names() -> &'static [&'static str] {
         "upnp-error",
         "wanip-v1-relative-url-with-urlbase",
         "namespace-prefixed-description",
+        "arris-nvg578lx-finite-lease-402",
+        "mikrotik-permanent-only-no-external-ip",
+        "miniupnpd-igd2-port-taken-718",
+        "igd1-port-taken-718",
+        "igd1-port-taken-501",
+        "igd1-port-taken-729",
+        "igd1-every-port-taken-718",
     ]
 }
 
@@ -51,6 +58,10 @@ pub const SLOW_SSDP_DELAY: Duration = Duration::from_millis(300);
 
 /// Delay before every HTTP answer (description and SOAP) of the `slow-http` scenario.
 pub const SLOW_HTTP_DELAY: Duration = Duration::from_millis(300);
+
+/// The external port the `*-port-taken-*` scenarios give to another LAN host
+/// ([`crate::actions::OTHER_HOST`]).
+pub const TAKEN_PORT: u16 = 7777;
 
 /// UPnP error of the `upnp-error` scenario on AddPortMapping (override per action with
 /// extra [`FaultKind::UpnpError`] rules, which the binary's `--error` adds first).
@@ -87,6 +98,11 @@ fn igd1(r: &mut RouterConfig) {
 /// | upnp-error | AddPortMapping fails with 501 ActionFailed (binary: `--error Action:code`) |
 /// | wanip-v1-relative-url-with-urlbase | IGD:1, `<URLBase>` and relative control URLs |
 /// | namespace-prefixed-description | every description element is `ns0:`-prefixed |
+/// | arris-nvg578lx-finite-lease-402 | IGD:1; a finite lease gets 402 Invalid Args (tailscale#15223) |
+/// | mikrotik-permanent-only-no-external-ip | IGD:1; 725 on a finite lease and an empty external address (tailscale PR #20781: permanent rules leaked) |
+/// | miniupnpd-igd2-port-taken-718 | IGD:2; port [`TAKEN_PORT`] held by another host: AddPortMapping 718, AddAnyPortMapping picks another |
+/// | igd1-port-taken-718 / -501 / -729 | IGD:1 (no AddAnyPortMapping); [`TAKEN_PORT`] held by another host, the conflict answered with 718, 501 or 729 |
+/// | igd1-every-port-taken-718 | IGD:1; every AddPortMapping conflicts (718) |
 pub fn scenario(name: &str) -> Option<SimConfig> {
     let devices = match name {
         "igd2-public" => vec![router(|_| {})],
@@ -146,6 +162,35 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
         "namespace-prefixed-description" => {
             vec![router(|r| r.namespace_prefix = Some("ns0".into()))]
         }
+        "arris-nvg578lx-finite-lease-402" => vec![router(|r| {
+            igd1(r);
+            r.permanent_lease_only = true;
+            r.finite_lease_error = 402;
+        })],
+        "mikrotik-permanent-only-no-external-ip" => vec![router(|r| {
+            igd1(r);
+            r.permanent_lease_only = true;
+            r.external_ip = String::new();
+        })],
+        "miniupnpd-igd2-port-taken-718" => vec![router(|r| r.taken_ports = vec![TAKEN_PORT])],
+        "igd1-port-taken-718" => vec![router(|r| {
+            igd1(r);
+            r.taken_ports = vec![TAKEN_PORT];
+        })],
+        "igd1-port-taken-501" => vec![router(|r| {
+            igd1(r);
+            r.taken_ports = vec![TAKEN_PORT];
+            r.conflict_error = 501;
+        })],
+        "igd1-port-taken-729" => vec![router(|r| {
+            igd1(r);
+            r.taken_ports = vec![TAKEN_PORT];
+            r.conflict_error = 729;
+        })],
+        "igd1-every-port-taken-718" => vec![router(|r| {
+            igd1(r);
+            r.every_port_taken = true;
+        })],
         _ => return None,
     };
     Some(SimConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), devices))
