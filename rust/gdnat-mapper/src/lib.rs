@@ -21,7 +21,7 @@ pub mod probe;
 pub mod schedule;
 pub mod worker;
 
-pub use backend::{Backend, ErrorKind, Granted, MapRequest, MapperError, Method, PmpBackend, UpnpBackend};
+pub use backend::{sane_external_address, Backend, ErrorKind, Granted, MapRequest, MapperError, Method, PmpBackend, UpnpBackend};
 pub use keeper::{Event, Keeper, LostReason, State};
 pub use probe::{probe, ProbeOptions, ProbeReport, ProtocolProbe};
 pub use worker::{BackendFactory, Command, Commander, MapperWorker};

@@ -41,11 +41,12 @@ pub use config::{
     OVERSIZED_BODY_LEN,
 };
 pub use description::{build_description, connection_service_type, ssdp_targets, SsdpTarget};
+pub use actions::OTHER_HOST;
 pub use gateway::SimGateway;
 pub use netns::require_isolated_namespace;
 pub use scenarios::{
     scenario, scenario_names, OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY,
-    UPNP_ERROR_DEFAULT,
+    TAKEN_PORT, UPNP_ERROR_DEFAULT,
 };
 pub use server::RecordedRequest;
 pub use soap::{
