@@ -96,7 +96,9 @@ pub struct Granted {
     pub external_address: IpAddr,
     /// The external port.
     pub external_port: u16,
-    /// The granted lifetime in seconds.
+    /// The granted lifetime in seconds; 0 for a permanent UPnP mapping (the router accepts
+    /// no finite lease), which the keeper checks every `MapRequest::lifetime` seconds and
+    /// deletes on stop.
     pub lifetime: u32,
     /// The PCP nonce (renew and delete need it).
     pub nonce: Option<Nonce>,
@@ -244,51 +246,219 @@ impl Backend for PmpBackend {
     }
 }
 
-/// UPnP IGD through a validated [`Gateway`]. A renewal is AddPortMapping again with the same
-/// ports (the router extends the lease of its own client's mapping).
+/// How many random high external ports [`UpnpBackend`] tries after the asked one conflicts
+/// on a router without AddAnyPortMapping (libplum tries 4, libtorrent 10, Tailscale 1).
+pub const RANDOM_PORT_TRIES: usize = 8;
+/// The range the random external ports come from: the IANA dynamic ports, never below 1024.
+pub const RANDOM_PORT_RANGE: std::ops::RangeInclusive<u16> = 49152..=65535;
+
+/// The UPnP errors a router gives a finite lease it does not support: 725
+/// OnlyPermanentLeasesSupported, and 402 Invalid Args (ARRIS NVG578LX, tailscale#15223).
+pub const PERMANENT_LEASE_CODES: [i32; 2] = [725, 402];
+/// The UPnP errors a router gives an external port it cannot map: 718 ConflictInMappingEntry,
+/// 501 ActionFailed (some routers' answer to a conflict, handled so by libtorrent) and 729
+/// ConflictWithOtherMechanisms (libplum).
+pub const PORT_CONFLICT_CODES: [i32; 3] = [718, 501, 729];
+
+/// Why one AddPortMapping/AddAnyPortMapping did not make a mapping.
+enum AddFailure {
+    /// The port is taken (one of [`PORT_CONFLICT_CODES`]); the message names the answer.
+    Conflict(String),
+    /// Anything else: the error to report.
+    Other(MapperError),
+}
+
+fn upnp_code(fault: Option<&gdnat_igd::error::Fault>) -> Option<i32> {
+    fault.map(|f| f.code.code())
+}
+
+/// An external address a rule may point at: an IP address that is not 0.0.0.0/::, loopback,
+/// multicast or broadcast.
+pub fn sane_external_address(text: &str) -> Option<IpAddr> {
+    let ip: IpAddr = text.trim().parse().ok()?;
+    let bad = ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    (!bad).then_some(ip)
+}
+
+/// UPnP IGD through a validated [`Gateway`], with the router quirks handled:
+///
+/// - the external address is read (and must be [`sane_external_address`]) before any rule is
+///   made, on every map and renewal;
+/// - a finite lease refused with 725 or 402 is asked again with lease 0 (permanent), and from
+///   then on every add uses lease 0; a permanent mapping is checked at each renewal by
+///   reading its entry (GetSpecificPortMappingEntry), not added again, and the keeper deletes
+///   it on stop like any other;
+/// - an external port refused with 718, 501 or 729 is replaced by the router's choice
+///   (AddAnyPortMapping, IGD v2) or by up to [`RANDOM_PORT_TRIES`] random ports from
+///   [`RANDOM_PORT_RANGE`]; an external port below 1024 is only ever the one asked for;
+/// - the protocol is always sent upper-case (`TCP`/`UDP`) and the internal port is always the
+///   request's.
 #[derive(Debug)]
 pub struct UpnpBackend {
     gateway: Gateway,
+    permanent_only: bool,
+    jitter: crate::schedule::Jitter,
 }
 
 impl UpnpBackend {
     /// Wraps a gateway found by discovery or from a description URL.
     pub fn new(gateway: Gateway) -> Self {
-        Self { gateway }
+        Self { gateway, permanent_only: false, jitter: crate::schedule::Jitter::from_os() }
     }
 
-    fn add(&mut self, request: &MapRequest, external_port: u16) -> Result<Granted, MapperError> {
-        request.validate()?;
-        // The external address is read first: a gateway without one must not get a rule.
+    /// Seeds the random external ports (tests).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.jitter = crate::schedule::Jitter::with_seed(seed);
+        self
+    }
+
+    /// The router refused a finite lease: every mapping is now made permanent (lease 0).
+    pub fn permanent_only(&self) -> bool {
+        self.permanent_only
+    }
+
+    fn igd_protocol(protocol: Protocol) -> gdnat_igd::Protocol {
+        match protocol {
+            Protocol::Udp => gdnat_igd::Protocol::Udp,
+            Protocol::Tcp => gdnat_igd::Protocol::Tcp,
+        }
+    }
+
+    /// The external address, read now; an error when it is missing or not sane.
+    fn external_address(&self) -> Result<IpAddr, MapperError> {
         let address = self.gateway.get_external_ip().map_err(|e| MapperError::new(ErrorKind::Refused, format!("external address: {e}")))?;
-        let external_address: IpAddr = address
-            .parse()
-            .ok()
-            .filter(|ip: &IpAddr| !ip.is_unspecified() && !ip.is_loopback())
-            .ok_or_else(|| MapperError::new(ErrorKind::Refused, format!("the gateway reports no usable external address ({address:?})")))?;
-        let mapping = PortMappingRequest {
+        sane_external_address(&address)
+            .ok_or_else(|| MapperError::new(ErrorKind::Refused, format!("the gateway reports no usable external address ({address:?}); no rule was made")))
+    }
+
+    fn mapping(&self, request: &MapRequest, external_port: u16, lease: u32) -> PortMappingRequest {
+        PortMappingRequest {
             remote_host: String::new(),
             external_port,
-            protocol: match request.protocol {
-                Protocol::Udp => gdnat_igd::Protocol::Udp,
-                Protocol::Tcp => gdnat_igd::Protocol::Tcp,
-            },
+            protocol: Self::igd_protocol(request.protocol),
             internal_port: request.internal_port,
             internal_client: self.gateway.local_addr.clone(),
             description: request.description.clone(),
-            lease_seconds: request.lifetime,
+            lease_seconds: lease,
+        }
+    }
+
+    fn lease(&self, request: &MapRequest) -> u32 {
+        if self.permanent_only {
+            0
+        } else {
+            request.lifetime
+        }
+    }
+
+    /// AddPortMapping on `external_port`; a finite lease refused with 725/402 is asked again
+    /// with lease 0. Only called after the external address was read and found sane.
+    fn add_port(&mut self, request: &MapRequest, external_port: u16) -> Result<(), AddFailure> {
+        let lease = self.lease(request);
+        let error = match self.gateway.add_port_mapping(&self.mapping(request, external_port, lease)) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
         };
-        self.gateway.add_port_mapping(&mapping).map_err(|e| MapperError::new(ErrorKind::Refused, e.to_string()))?;
-        Ok(Granted {
+        let code = upnp_code(error.fault());
+        if lease != 0 && code.is_some_and(|c| PERMANENT_LEASE_CODES.contains(&c)) {
+            self.permanent_only = true;
+            return self.add_port(request, external_port);
+        }
+        if code.is_some_and(|c| PORT_CONFLICT_CODES.contains(&c)) {
+            return Err(AddFailure::Conflict(format!("port {external_port}: {error}")));
+        }
+        Err(AddFailure::Other(MapperError::new(ErrorKind::Refused, error.to_string())))
+    }
+
+    /// AddAnyPortMapping (IGD v2 only): the router's port, or `None` when it has no such
+    /// action, refuses, or picks a port below 1024 that was not asked for (then deleted).
+    fn add_any_port(&mut self, request: &MapRequest, wanted: u16) -> Option<u16> {
+        if !self.gateway.service_type.ends_with(":2") {
+            return None;
+        }
+        let mut result = self.gateway.add_any_port_mapping(&self.mapping(request, wanted, self.lease(request)));
+        if let Err(error) = &result {
+            if !self.permanent_only && upnp_code(error.fault()).is_some_and(|c| PERMANENT_LEASE_CODES.contains(&c)) {
+                self.permanent_only = true;
+                result = self.gateway.add_any_port_mapping(&self.mapping(request, wanted, 0));
+            }
+        }
+        let port = result.ok()?;
+        if port == 0 || (port < 1024 && port != wanted) {
+            if port != 0 {
+                let _ = self.gateway.delete_port_mapping(port, Self::igd_protocol(request.protocol));
+            }
+            return None;
+        }
+        Some(port)
+    }
+
+    fn granted(&self, request: &MapRequest, external_address: IpAddr, external_port: u16) -> Granted {
+        Granted {
             method: Method::Upnp,
             protocol: request.protocol,
             internal_port: request.internal_port,
             external_address,
             external_port,
-            lifetime: request.lifetime,
+            lifetime: self.lease(request),
             nonce: None,
             gateway_restarted: false,
-        })
+        }
+    }
+
+    /// Maps on the asked port, else on the router's choice, else on random high ports.
+    fn map_any(&mut self, request: &MapRequest, external_address: IpAddr) -> Result<Granted, MapperError> {
+        let wanted = request.wanted_external_port();
+        let first = match self.add_port(request, wanted) {
+            Ok(()) => return Ok(self.granted(request, external_address, wanted)),
+            Err(AddFailure::Other(error)) => return Err(error),
+            Err(AddFailure::Conflict(message)) => message,
+        };
+        if let Some(port) = self.add_any_port(request, wanted) {
+            return Ok(self.granted(request, external_address, port));
+        }
+        let span = u64::from(RANDOM_PORT_RANGE.end() - RANDOM_PORT_RANGE.start()) + 1;
+        let mut last = first.clone();
+        for _ in 0..RANDOM_PORT_TRIES {
+            let port = RANDOM_PORT_RANGE.start() + (self.jitter.next_u64() % span) as u16;
+            if port == wanted {
+                continue;
+            }
+            match self.add_port(request, port) {
+                Ok(()) => return Ok(self.granted(request, external_address, port)),
+                Err(AddFailure::Other(error)) => return Err(error),
+                Err(AddFailure::Conflict(message)) => last = message,
+            }
+        }
+        Err(MapperError::new(
+            ErrorKind::Refused,
+            format!("no external port: {first}; AddAnyPortMapping not available or refused; {RANDOM_PORT_TRIES} random ports refused, the last {last}"),
+        ))
+    }
+
+    /// A permanent mapping's check: its entry must still be ours. Missing: added again (lease
+    /// 0, same port) and reported as `gateway_restarted` (the router lost it).
+    fn check_permanent(&mut self, granted: &Granted, request: &MapRequest) -> Result<Granted, MapperError> {
+        let external_address = self.external_address()?;
+        let protocol = Self::igd_protocol(granted.protocol);
+        match self.gateway.get_specific_port_mapping_entry(granted.external_port, protocol) {
+            Ok(entry) if entry.internal_port == request.internal_port && entry.internal_client == self.gateway.local_addr => {
+                Ok(self.granted(request, external_address, granted.external_port))
+            }
+            Ok(entry) => Err(MapperError::new(
+                ErrorKind::Refused,
+                format!("the entry of external port {} now forwards to {}:{}, not to us", granted.external_port, entry.internal_client, entry.internal_port),
+            )),
+            Err(error) if upnp_code(error.fault()) == Some(714) => match self.add_port(request, granted.external_port) {
+                Ok(()) => Ok(Granted { gateway_restarted: true, ..self.granted(request, external_address, granted.external_port) }),
+                Err(AddFailure::Conflict(message)) => Err(MapperError::new(ErrorKind::Refused, message)),
+                Err(AddFailure::Other(error)) => Err(error),
+            },
+            Err(error) => Err(MapperError::new(ErrorKind::Refused, format!("checking the permanent mapping: {error}"))),
+        }
     }
 }
 
@@ -298,19 +468,28 @@ impl Backend for UpnpBackend {
     }
 
     fn map(&mut self, request: &MapRequest) -> Result<Granted, MapperError> {
-        self.add(request, request.wanted_external_port())
+        request.validate()?;
+        // The external address is read first: a gateway without a sane one gets no rule, so
+        // no permanent rule can leak from the lease-0 retry either.
+        let external_address = self.external_address()?;
+        self.map_any(request, external_address)
     }
 
     fn renew(&mut self, granted: &Granted, request: &MapRequest) -> Result<Granted, MapperError> {
-        self.add(request, granted.external_port)
+        request.validate()?;
+        if granted.lifetime == 0 {
+            return self.check_permanent(granted, request);
+        }
+        let external_address = self.external_address()?;
+        match self.add_port(request, granted.external_port) {
+            Ok(()) => Ok(self.granted(request, external_address, granted.external_port)),
+            Err(AddFailure::Conflict(message)) => Err(MapperError::new(ErrorKind::Refused, message)),
+            Err(AddFailure::Other(error)) => Err(error),
+        }
     }
 
     fn delete(&mut self, granted: &Granted) -> Result<(), MapperError> {
-        let protocol = match granted.protocol {
-            Protocol::Udp => gdnat_igd::Protocol::Udp,
-            Protocol::Tcp => gdnat_igd::Protocol::Tcp,
-        };
-        self.gateway.delete_port_mapping(granted.external_port, protocol).map_err(|e| MapperError::new(ErrorKind::Refused, e.to_string()))
+        self.gateway.delete_port_mapping(granted.external_port, Self::igd_protocol(granted.protocol)).map_err(|e| MapperError::new(ErrorKind::Refused, e.to_string()))
     }
 }
 

@@ -145,7 +145,10 @@ impl<B: Backend> Keeper<B> {
     }
 
     fn hold(&mut self, granted: Granted, now: Instant) {
-        let lease = Lease::new(now, granted.lifetime, self.jitter.next_u64());
+        // A permanent mapping (lifetime 0, UPnP on a router without finite leases) is checked
+        // as if it had the lease asked for.
+        let period = if granted.lifetime == 0 { self.request.lifetime } else { granted.lifetime };
+        let lease = Lease::new(now, period, self.jitter.next_u64());
         self.next = Some(lease.renew_at);
         self.lease = Some(lease);
         self.granted = Some(granted);

@@ -8,6 +8,9 @@ use crate::description::igd_version;
 use crate::soap::{build_response, SoapCall};
 use crate::table::{AddRequest, Mapping, MappingTable, TableRules, UpnpError};
 
+/// The LAN host that holds [`RouterConfig::taken_ports`].
+pub const OTHER_HOST: &str = "192.168.1.99";
+
 /// The live state of one simulated router.
 #[derive(Debug)]
 pub struct RouterState {
@@ -22,9 +25,13 @@ pub struct RouterState {
 impl RouterState {
     /// A fresh router with an empty table.
     pub fn new(config: RouterConfig) -> Self {
+        let mut table = MappingTable::new();
+        for port in &config.taken_ports {
+            table.preload_other_host(*port, OTHER_HOST);
+        }
         RouterState {
             config,
-            table: MappingTable::new(),
+            table,
             started: Instant::now(),
         }
     }
@@ -34,6 +41,9 @@ impl RouterState {
             igd_version: igd_version(&self.config),
             secure_mode: self.config.secure_mode,
             permanent_lease_only: self.config.permanent_lease_only,
+            finite_lease_error: self.config.finite_lease_error,
+            conflict_error: self.config.conflict_error,
+            every_port_taken: self.config.every_port_taken,
             delete_missing_ok: self.config.delete_missing_ok,
         }
     }

@@ -172,8 +172,23 @@ pub struct RouterConfig {
     /// miniupnpd's secure mode: NewInternalClient must equal the requester's source address
     /// (else 718), and only the owner may delete a mapping (else 606). Default on.
     pub secure_mode: bool,
-    /// Only permanent leases: AddPortMapping with NewLeaseDuration != 0 fails with 725.
+    /// Only permanent leases: AddPortMapping with NewLeaseDuration != 0 fails with
+    /// [`RouterConfig::finite_lease_error`].
     pub permanent_lease_only: bool,
+    /// The UPnP error a finite lease gets when `permanent_lease_only` is on: 725
+    /// OnlyPermanentLeasesSupported (default), or 402 Invalid Args as an ARRIS NVG578LX answers
+    /// (tailscale/tailscale#15223).
+    pub finite_lease_error: u16,
+    /// External ports (TCP and UDP) already mapped to another LAN host (192.168.1.99) when the
+    /// router starts; asking for one with AddPortMapping is a conflict, AddAnyPortMapping skips
+    /// them. Default none.
+    pub taken_ports: Vec<u16>,
+    /// The UPnP error of a conflict on AddPortMapping: 718 ConflictInMappingEntry (default),
+    /// or 501 ActionFailed / 729 ConflictWithOtherMechanisms as some routers answer.
+    pub conflict_error: u16,
+    /// Every AddPortMapping is a conflict (a router whose table is full of other hosts'
+    /// forwards); AddAnyPortMapping is not affected. Default false.
+    pub every_port_taken: bool,
     /// NewProtocol must be exactly "TCP" or "UDP"; any other spelling ("tcp", "Udp") fails
     /// with 402 Invalid Args, as some TP-Link firmwares do. When false the protocol is
     /// matched case-insensitively (and still stored upper-case). Default false.
@@ -201,6 +216,10 @@ impl Default for RouterConfig {
             external_ip: DEFAULT_PUBLIC_IP.to_string(),
             secure_mode: true,
             permanent_lease_only: false,
+            finite_lease_error: 725,
+            taken_ports: Vec::new(),
+            conflict_error: 718,
+            every_port_taken: false,
             strict_protocol_case: false,
             delete_missing_ok: false,
             url_style: UrlStyle::AbsolutePath,

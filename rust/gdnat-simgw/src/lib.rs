@@ -41,11 +41,12 @@ pub use config::{
     OVERSIZED_BODY_LEN,
 };
 pub use description::{build_description, connection_service_type, ssdp_targets, SsdpTarget};
+pub use actions::OTHER_HOST;
 pub use gateway::SimGateway;
 pub use netns::require_isolated_namespace;
 pub use scenarios::{
     scenario, scenario_names, CONTROL_TEXT, EXTERNAL_IP_GLOBAL_IPV6, EXTERNAL_IP_NOT_AN_ADDRESS, NEAR_BOUND_HTTP_DELAY,
-    OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY, TRICKLE_INTERVAL,
+    OTHER_LOOPBACK_HOST, SLOW_HTTP_DELAY, SLOW_SSDP_DELAY, TAKEN_PORT, TRICKLE_INTERVAL,
     UPNP_ERROR_DEFAULT,
 };
 pub use server::RecordedRequest;

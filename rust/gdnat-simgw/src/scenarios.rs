@@ -48,6 +48,13 @@ pub fn scenario_names() -> &'static [&'static str] {
         "external-ip-loopback",
         "external-ip-global-ipv6",
         "router-text-with-controls",
+        "arris-nvg578lx-finite-lease-402",
+        "mikrotik-permanent-only-no-external-ip",
+        "miniupnpd-igd2-port-taken-718",
+        "igd1-port-taken-718",
+        "igd1-port-taken-501",
+        "igd1-port-taken-729",
+        "igd1-every-port-taken-718",
     ]
 }
 
@@ -79,6 +86,10 @@ pub const TRICKLE_INTERVAL: Duration = Duration::from_secs(1);
 /// Delay before every HTTP answer of the `slow-http-near-bound` scenario: just inside gdnat's
 /// default HTTP bound of one exchange (`HttpLimits::default().total_timeout`, 4000 ms).
 pub const NEAR_BOUND_HTTP_DELAY: Duration = Duration::from_millis(3800);
+
+/// The external port the `*-port-taken-*` scenarios give to another LAN host
+/// ([`crate::actions::OTHER_HOST`]).
+pub const TAKEN_PORT: u16 = 7777;
 
 /// UPnP error of the `upnp-error` scenario on AddPortMapping (override per action with
 /// extra [`FaultKind::UpnpError`] rules, which the binary's `--error` adds first).
@@ -122,6 +133,11 @@ fn igd1(r: &mut RouterConfig) {
 /// | external-ip-loopback | GetExternalIPAddress answers 127.0.0.1 |
 /// | external-ip-global-ipv6 | GetExternalIPAddress answers [`EXTERNAL_IP_GLOBAL_IPV6`] (a router with an IPv6 WAN, no NAT) |
 /// | router-text-with-controls | friendly name, external address and AddPortMapping's fault description carry [`CONTROL_TEXT`] |
+/// | arris-nvg578lx-finite-lease-402 | IGD:1; a finite lease gets 402 Invalid Args (tailscale#15223) |
+/// | mikrotik-permanent-only-no-external-ip | IGD:1; 725 on a finite lease and an empty external address (tailscale PR #20781: permanent rules leaked) |
+/// | miniupnpd-igd2-port-taken-718 | IGD:2; port [`TAKEN_PORT`] held by another host: AddPortMapping 718, AddAnyPortMapping picks another |
+/// | igd1-port-taken-718 / -501 / -729 | IGD:1 (no AddAnyPortMapping); [`TAKEN_PORT`] held by another host, the conflict answered with 718, 501 or 729 |
+/// | igd1-every-port-taken-718 | IGD:1; every AddPortMapping conflicts (718) |
 pub fn scenario(name: &str) -> Option<SimConfig> {
     let devices = match name {
         "igd2-public" => vec![router(|_| {})],
@@ -197,6 +213,35 @@ pub fn scenario(name: &str) -> Option<SimConfig> {
             r.external_ip = format!("1.2.3.4{CONTROL_TEXT}");
         })
         .with_fault(FaultTarget::Action("AddPortMapping".into()), FaultKind::UpnpError(718, format!("Conflict{CONTROL_TEXT}")))],
+        "arris-nvg578lx-finite-lease-402" => vec![router(|r| {
+            igd1(r);
+            r.permanent_lease_only = true;
+            r.finite_lease_error = 402;
+        })],
+        "mikrotik-permanent-only-no-external-ip" => vec![router(|r| {
+            igd1(r);
+            r.permanent_lease_only = true;
+            r.external_ip = String::new();
+        })],
+        "miniupnpd-igd2-port-taken-718" => vec![router(|r| r.taken_ports = vec![TAKEN_PORT])],
+        "igd1-port-taken-718" => vec![router(|r| {
+            igd1(r);
+            r.taken_ports = vec![TAKEN_PORT];
+        })],
+        "igd1-port-taken-501" => vec![router(|r| {
+            igd1(r);
+            r.taken_ports = vec![TAKEN_PORT];
+            r.conflict_error = 501;
+        })],
+        "igd1-port-taken-729" => vec![router(|r| {
+            igd1(r);
+            r.taken_ports = vec![TAKEN_PORT];
+            r.conflict_error = 729;
+        })],
+        "igd1-every-port-taken-718" => vec![router(|r| {
+            igd1(r);
+            r.every_port_taken = true;
+        })],
         _ => return None,
     };
     Some(SimConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), devices))

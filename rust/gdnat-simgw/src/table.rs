@@ -78,8 +78,14 @@ pub struct TableRules {
     pub igd_version: u8,
     /// miniupnpd's secure mode (internal client must be the requester; only the owner deletes).
     pub secure_mode: bool,
-    /// Leases other than 0 are refused with 725.
+    /// Leases other than 0 are refused with `finite_lease_error`.
     pub permanent_lease_only: bool,
+    /// The code of that refusal (725, or 402 on an ARRIS NVG578LX).
+    pub finite_lease_error: u16,
+    /// The code of a port held by another internal client (718, or 501/729 on some routers).
+    pub conflict_error: u16,
+    /// AddPortMapping always conflicts.
+    pub every_port_taken: bool,
     /// Deleting a missing entry succeeds instead of failing with 714.
     pub delete_missing_ok: bool,
 }
@@ -160,6 +166,26 @@ impl MappingTable {
         }
     }
 
+    /// Puts a permanent entry of another LAN host on `port` (both protocols) without any check:
+    /// the router's state at start (see `RouterConfig::taken_ports`).
+    pub fn preload_other_host(&mut self, port: u16, internal_client: &str) {
+        for protocol in ["TCP", "UDP"] {
+            if self.position(port, protocol).is_none() {
+                self.entries.push(Mapping {
+                    remote_host: String::new(),
+                    external_port: port,
+                    protocol: protocol.to_string(),
+                    internal_port: port,
+                    internal_client: internal_client.to_string(),
+                    enabled: true,
+                    description: "another host".to_string(),
+                    lease_duration: 0,
+                    expires_at: None,
+                });
+            }
+        }
+    }
+
     fn insert_or_replace(&mut self, req: &AddRequest, port: u16, rules: &TableRules, now: Instant) {
         let lease = Self::stored_lease(rules, req.lease_duration);
         let mapping = Mapping {
@@ -198,14 +224,17 @@ impl MappingTable {
             });
         }
         if rules.permanent_lease_only && req.lease_duration != 0 {
-            return Err(UpnpError::new(725));
+            return Err(UpnpError::new(rules.finite_lease_error));
         }
         if rules.secure_mode && !same_host(&req.internal_client, requester) {
             return Err(UpnpError::new(718));
         }
+        if rules.every_port_taken {
+            return Err(UpnpError::new(rules.conflict_error));
+        }
         match self.position(req.external_port, &req.protocol) {
             Some(i) if self.entries[i].internal_client != req.internal_client => {
-                return Err(UpnpError::new(718))
+                return Err(UpnpError::new(rules.conflict_error))
             }
             None if self.entries.len() >= MAX_ENTRIES => return Err(UpnpError::new(728)),
             _ => {}
@@ -227,7 +256,7 @@ impl MappingTable {
     ) -> Result<u16, UpnpError> {
         self.purge(now);
         if rules.permanent_lease_only && req.lease_duration != 0 {
-            return Err(UpnpError::new(725));
+            return Err(UpnpError::new(rules.finite_lease_error));
         }
         if rules.secure_mode && !same_host(&req.internal_client, requester) {
             return Err(UpnpError::new(606));
@@ -322,6 +351,9 @@ mod tests {
             igd_version: v,
             secure_mode: true,
             permanent_lease_only: false,
+            finite_lease_error: 725,
+            conflict_error: 718,
+            every_port_taken: false,
             delete_missing_ok: false,
         }
     }
