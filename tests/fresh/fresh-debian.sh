@@ -10,7 +10,7 @@
 # Suite: bookworm by default, the release of this machine and CI, whose miniupnpd (2.3.1) the
 # test bed and the suites are written against; its Rust >= 1.94 is rustc-web/cargo-web from
 # bookworm-security (the root gets the sources a Debian installer writes: main, -updates,
-# -security). `--suite trixie` works the same way (rustc-web is in trixie's main).
+# -security). `--suite trixie` runs the same steps (rustc-web is in trixie's main; not run here).
 #
 # Isolation and clean-up: the chroot runs inside a private mount namespace (unshare --mount), so
 # its /proc, /sys, /dev, /run (and /run/netns of the test bed, Godot's own sid root mounts) are
