@@ -1,13 +1,17 @@
 //! The HTTP client for description fetches and SOAP calls: ureq with no redirects, no TLS, no
 //! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
-//! precise [`RequestError`]. The connection is ours (module `transport::cancellable`): cancelling the
+//! precise [`RequestError`]. Exchanges with one router take turns ([`super::gate`]), and a refused
+//! or reset connection is retried after a short pause ([`RETRY_BACKOFF`]). The connection is ours (module `transport::cancellable`): cancelling the
 //! request's [`CancelToken`] ends its connect, write or read at once (`RequestError::Cancelled`).
 
 use std::cell::RefCell;
 use std::io::{ErrorKind, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use gdnat_io::{WaitError, Waiter};
 
 use super::cancellable::{with_cancel, CancellableConnector};
+use super::gate::{self, GateError};
 use super::resolver::LiteralResolver;
 use crate::cancel::CancelToken;
 use crate::client::HttpLimits;
@@ -94,12 +98,11 @@ fn new_agent(limits: &HttpLimits) -> ureq::Agent {
 
 /// `GET url` (a device description). Cancelling `cancel` ends it at once with `Cancelled`.
 pub fn get(url: &str, limits: &HttpLimits, cancel: &CancelToken) -> Result<HttpResponse, RequestError> {
-    let (_, normalised) = checked_url(url)?;
-    with_cancel(cancel, || {
+    let (parsed, normalised) = checked_url(url)?;
+    exchange(&parsed.authority(), url, limits, cancel, || {
         let result = agent(limits).get(&normalised).header("Connection", "close").call();
         finish(result, url, limits)
     })
-    .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error })
 }
 
 /// `POST url` with a SOAP body, `SOAPAction: <soap_action>` (already quoted),
@@ -113,11 +116,11 @@ pub fn post_soap(
     limits: &HttpLimits,
     cancel: &CancelToken,
 ) -> Result<HttpResponse, RequestError> {
-    let (_, normalised) = checked_url(url)?;
+    let (parsed, normalised) = checked_url(url)?;
     if body.len() > limits.max_soap_request {
         return Err(RequestError::RequestTooLarge { size: body.len(), limit: limits.max_soap_request });
     }
-    with_cancel(cancel, || {
+    exchange(&parsed.authority(), url, limits, cancel, || {
         let result = agent(limits)
             .post(&normalised)
             .header("Content-Type", "text/xml; charset=\"utf-8\"")
@@ -126,7 +129,56 @@ pub fn post_soap(
             .send(body.as_bytes());
         finish(result, url, limits)
     })
-    .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error })
+}
+
+/// Pauses before the retries of an exchange whose connection was refused or reset before any
+/// answer (see [`exchange`]): 3 retries, 175 ms of pauses in all.
+pub const RETRY_BACKOFF: [Duration; 3] = [Duration::from_millis(25), Duration::from_millis(50), Duration::from_millis(100)];
+
+/// Whether `error` means the router dropped the connection before it read the request, so
+/// that sending it again cannot do anything twice: a refused connect (nothing was sent), or a
+/// reset before any answer byte (a router whose backlog overflowed drops the connection that
+/// way; a router that had read the request answers before it closes).
+fn is_retryable(error: &RequestError) -> bool {
+    matches!(error, RequestError::ConnectionRefused { .. } | RequestError::ConnectionReset { .. })
+}
+
+/// One exchange with the router at `authority` (`host:port`): waits for a turn at its gate
+/// ([`gate`], so a burst never overwhelms the router), runs `attempt` with `cancel` as the
+/// token of its connection, and retries a refused or reset connection after the pauses of
+/// [`RETRY_BACKOFF`], as long as the first attempt started less than `limits.total_timeout`
+/// ago. The turn is held through the pauses, so a retry does not queue behind the burst
+/// again. Waiting for the turn is bounded by `limits.total_timeout`
+/// (`Timeout`); cancelling ends the wait, a pause or the exchange at once (`Cancelled`).
+fn exchange(
+    authority: &str,
+    url: &str,
+    limits: &HttpLimits,
+    cancel: &CancelToken,
+    mut attempt: impl FnMut() -> Result<HttpResponse, RequestError>,
+) -> Result<HttpResponse, RequestError> {
+    let total = limits.total_timeout.min(MAX_TIMEOUT);
+    let _turn = gate::enter(authority, Instant::now() + total, cancel).map_err(|error| match error {
+        GateError::Cancelled => RequestError::Cancelled,
+        GateError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(total) },
+    })?;
+    let first = Instant::now();
+    let mut pauses = RETRY_BACKOFF.iter();
+    loop {
+        let result = with_cancel(cancel, &mut attempt)
+            .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error });
+        let pause = match &result {
+            Err(error) if is_retryable(error) && first.elapsed() < total => pauses.next(),
+            _ => None,
+        };
+        let Some(pause) = pause else { return result };
+        let waiter = Waiter::new(cancel).map_err(|e| RequestError::Io { url: url.to_string(), detail: e.to_string() })?;
+        match waiter.sleep_until(Instant::now() + *pause) {
+            Ok(_) => {}
+            Err(WaitError::Cancelled) => return Err(RequestError::Cancelled),
+            Err(WaitError::Io(_)) => return result,
+        }
+    }
 }
 
 fn finish(
@@ -165,6 +217,7 @@ fn map_request_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> Requ
         ureq::Error::Http(e) => RequestError::InvalidUrl { url, reason: e.to_string() },
         ureq::Error::Io(e) => match e.kind() {
             ErrorKind::ConnectionRefused => RequestError::ConnectionRefused { url },
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => RequestError::ConnectionReset { url },
             ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
             ErrorKind::UnexpectedEof => RequestError::EmptyBody { url },
             _ => RequestError::Io { url, detail: e.to_string() },

@@ -3,6 +3,7 @@
 //! connection is ours, see `cancellable`).
 
 mod cancellable;
+pub mod gate;
 pub mod http;
 pub mod resolver;
 pub mod route;
