@@ -1,14 +1,14 @@
 //! The `NatUPNP` class: discovery settings, the device list, gateway selection, the blocking
 //! methods of the engine's `UPNP`, and their `*_async` twins.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gdnat_igd::{CancelToken, DiscoverOptions, LocalPort, UpnpResult};
 use godot::prelude::*;
 
 use crate::convert::DeviceData;
-use crate::delivery::{self, AsyncHost};
-use crate::device::{print_report, NatUpnpDevice};
+use crate::delivery::{self, AsyncHost, MappingSignals};
+use crate::device::NatUpnpDevice;
 use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::test_hooks::{self, Site};
@@ -52,7 +52,7 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 ///
 /// Async rules: argument errors are printed at once and also reported through the signal on
 /// a later frame (never inside the call), so `await` right after the call always catches the
-/// result. The operations of one object run one after the other on one background thread,
+/// result. The operations of one object run one after the other on the shared worker pool,
 /// and their signals arrive in call order. The object's state (the device list) only changes
 /// on the main thread when a result is delivered; while an operation runs, getters see the
 /// old state. Freeing the object cancels its pending operations; no signal is emitted then.
@@ -69,9 +69,14 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 ///     upnp.add_port_mapping_async(7777)
 /// [/codeblock]
 ///
-/// Bounds: each object has one background thread (started by its first network operation,
-/// ended when the object is freed); its queue of pending operations is not capped, they run
-/// one after the other. At most 256 results are delivered per frame over all objects; a
+/// Bounds (see docs/resources.md): the operations of all objects run on one shared pool of at
+/// most 8 background threads, started on demand and ended when nothing is in flight; each
+/// object's operations still run one after the other, in call order. An object holds at most
+/// 4096 operations that are queued or not yet delivered: the next `*_async` call prints why
+/// and returns `UPNP_RESULT_MEM_ALLOC_ERROR` (25) at once, queuing nothing (no signal follows).
+/// Requests to one router take turns (at most 2 in flight), a refused or reset connection is
+/// retried three times within 175 ms before it is `UPNP_RESULT_HTTP_ERROR` (23), and
+/// discoveries that find the same router at the same time share one validation of it. At most 256 results are delivered per frame over all objects; a
 /// larger burst continues on the next frames, each object's results in call order. Each
 /// router request is bounded by a 2 s connect and 4 s total timeout, a discovery by its
 /// `timeout` (a device whose checks had not finished by then is listed with the status the
@@ -420,11 +425,15 @@ impl NatUpnp {
         }
         test_hooks::panic_if_requested(Site::Func);
         let job = match validation::check_discover(timeout, ttl) {
-            Ok(()) => Job::Discover(self.discover_options(timeout, ttl, &device_filter)),
+            Ok(()) => Job::Discover(DiscoverOptions {
+                // The time of the call: a discovery that waits in the pool's queue during a
+                // burst still shares the burst's validations (docs/resources.md).
+                requested_at: Some(Instant::now()),
+                ..self.discover_options(timeout, ttl, &device_filter)
+            }),
             Err(result) => Job::Echo(Outcome::Discovered { code: result.code(), devices: None }),
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "discover_async")
     }
 
     /// Non-blocking [method add_port_mapping]: returns at once and emits
@@ -459,8 +468,7 @@ impl NatUpnp {
                 }
             }
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "add_port_mapping_async")
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
@@ -483,8 +491,7 @@ impl NatUpnp {
                 Err(result) => echo(result),
             },
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "delete_port_mapping_async")
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
@@ -500,8 +507,7 @@ impl NatUpnp {
             None => Job::Echo(Outcome::Queried { report: Report::of(UpnpResult::NoGateway), address: String::new() }),
             Some(device) => Job::Query { gateway: device.bind().gateway() },
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "query_external_address_async")
     }
 }
 
@@ -519,9 +525,24 @@ impl NatUpnp {
         }
     }
 
-    fn submit(&mut self, job: Job) {
-        self.worker.submit(job);
-        delivery::watch::<Self>(self.base().instance_id());
+    /// Queues `job` for `method` (see [`delivery::submit`]): 0, or 25 when the queue is full.
+    fn submit(&mut self, job: Job, method: &str) -> i32 {
+        let id = self.base().instance_id();
+        delivery::submit::<Self>(&mut self.worker, id, method, job)
+    }
+}
+
+impl MappingSignals for NatUpnp {
+    fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+        this.signals().port_mapping_added().emit(result, port, proto);
+    }
+
+    fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+        this.signals().port_mapping_deleted().emit(result, port, proto);
+    }
+
+    fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str) {
+        this.signals().external_address_queried().emit(result, address);
     }
 }
 
@@ -551,18 +572,7 @@ impl AsyncHost for NatUpnp {
                 }
                 this.signals().discover_completed().emit(code);
             }
-            Outcome::Added { report, port, proto } => {
-                print_report(&report);
-                this.signals().port_mapping_added().emit(report.code, port, proto.as_str());
-            }
-            Outcome::Deleted { report, port, proto } => {
-                print_report(&report);
-                this.signals().port_mapping_deleted().emit(report.code, port, proto.as_str());
-            }
-            Outcome::Queried { report, address } => {
-                print_report(&report);
-                this.signals().external_address_queried().emit(report.code, address.as_str());
-            }
+            mapping => delivery::deliver_mapping_outcome(this, mapping),
         }
     }
 }
