@@ -41,14 +41,14 @@
 #  9. async-testbed    test_async.gd --target=testbed in the LAN namespace of a
 #                      private test bed (IGD_PREFIX=${GDNAT_ASYNC_PREFIX:-gdnatas}), brought up and
 #                      down here (skipped with --no-testbed)
-# 11. burst            test_burst.gd on the same test bed (issue 8 item 4): 50 NatUPNP objects
-#                      discover_async() in one frame, then add and delete one mapping each; every
-#                      result 0, the router's table (upnpc -l) and miniupnpd's log (each
-#                      validation request once per burst), thread and RSS bounds
 # 10. threads-stress   test_thread_stress.gd on the same test bed: the engine docs' Thread example
 #                      (ours) on eight threads at once, 100 runs in all, each on its own port,
 #                      while async objects map and unmap on the main thread; every result and
 #                      the router's own table (upnpc -l) are checked, nothing may be left
+# 11. burst            test_burst.gd on the same test bed (issue 8 item 4): 50 NatUPNP objects
+#                      discover_async() in one frame, then add and delete one mapping each; every
+#                      result 0, the router's table (upnpc -l) and miniupnpd's log (each
+#                      validation request once per burst), thread and RSS bounds
 #
 # Every Godot log is scanned: "SCRIPT ERROR", "[panic" (godot-rust's panic hook), "panicked",
 # "leaked at exit", "ObjectDB instances leaked" fail a run. Logs go to ${GDNAT_LOGS:-/tmp/gdnat-logs}. Prints `N passed, N failed`;
