@@ -217,7 +217,9 @@ fn map_request_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> Requ
         ureq::Error::Http(e) => RequestError::InvalidUrl { url, reason: e.to_string() },
         ureq::Error::Io(e) => match e.kind() {
             ErrorKind::ConnectionRefused => RequestError::ConnectionRefused { url },
-            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => RequestError::ConnectionReset { url },
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                RequestError::ConnectionReset { url }
+            }
             ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
             ErrorKind::UnexpectedEof => RequestError::EmptyBody { url },
             _ => RequestError::Io { url, detail: e.to_string() },
@@ -243,5 +245,85 @@ fn map_body_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> Request
             _ => RequestError::Io { url, detail: e.to_string() },
         },
         other => RequestError::Io { url, detail: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Resets a connection at once (SO_LINGER 0, then close): the client sees ECONNRESET.
+    fn reset(stream: TcpStream) {
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        drop(stream);
+    }
+
+    /// A server whose first `resets` connections are reset before any answer; later ones get
+    /// `200 OK` with a body. Returns the URL and the count of connections.
+    fn resetting_server(resets: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/desc.xml", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(32) {
+                let Ok(mut stream) = stream else { continue };
+                if seen.fetch_add(1, Ordering::SeqCst) < resets {
+                    reset(stream);
+                    continue;
+                }
+                let mut buf = [0u8; 4096];
+                let _ = std::io::Read::read(&mut stream, &mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn a_reset_connection_is_retried_and_then_answered() {
+        let (url, count) = resetting_server(2);
+        let response = get(&url, &HttpLimits::default(), &CancelToken::new()).expect("answered on the third try");
+        assert_eq!((response.status, response.body.as_slice()), (200, b"ok".as_slice()));
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_router_that_keeps_resetting_gives_connection_reset_after_the_retries() {
+        let (url, count) = resetting_server(usize::MAX);
+        let error = get(&url, &HttpLimits::default(), &CancelToken::new()).unwrap_err();
+        assert!(matches!(error, RequestError::ConnectionReset { .. }), "{error:?}");
+        assert_eq!(count.load(Ordering::SeqCst), 1 + RETRY_BACKOFF.len(), "the first try and each retry");
+    }
+
+    #[test]
+    fn a_refused_connection_is_retried_with_the_backoff() {
+        // Bind, learn the port, close: nothing listens there, each connect is refused.
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let started = std::time::Instant::now();
+        let error = get(&url, &HttpLimits::default(), &CancelToken::new()).unwrap_err();
+        assert!(matches!(error, RequestError::ConnectionRefused { .. }), "{error:?}");
+        let pauses: Duration = RETRY_BACKOFF.iter().sum();
+        assert!(started.elapsed() >= pauses, "the retries paused {:?} in all, less than {pauses:?}", started.elapsed());
+    }
+
+    #[test]
+    fn cancelling_ends_the_pause_before_a_retry_at_once() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let limits = HttpLimits { total_timeout: Duration::from_secs(30), ..HttpLimits::default() };
+        let cancel = CancelToken::new();
+        let canceller = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            canceller.cancel();
+        });
+        let error = get(&url, &limits, &cancel).unwrap_err();
+        assert_eq!(error, RequestError::Cancelled);
     }
 }
