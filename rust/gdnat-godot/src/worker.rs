@@ -487,6 +487,12 @@ pub fn shutdown() -> Stopped {
         pool.shutdown = true;
         for mailbox in pool.ready.drain(..) {
             mailbox.cancel.cancel();
+            // Dropped unrun; unscheduled, so that nothing is stuck should the library be
+            // initialised again (hot reload).
+            let mut state = lock(&mailbox.state);
+            state.jobs.clear();
+            state.scheduled = false;
+            *lock(&mailbox.busy) = None;
         }
         for mailbox in &pool.running {
             mailbox.cancel.cancel();
