@@ -276,7 +276,8 @@ impl NatUpnpDevice {
     /// device's properties are copied at call time. Operations of one object run one after the
     /// other, and their signals come in call order. Freeing the device cancels its pending
     /// operations (no signal then). Returns `UPNP_RESULT_SUCCESS` (0) when queued, or 28 without
-    /// queuing anything when called off the main thread. New in gdnat.
+    /// queuing anything when called off the main thread, or 25 without queuing anything when
+    /// the device's queue is full (see the class description). New in gdnat.
     #[func]
     fn add_port_mapping_async(
         &mut self,
@@ -299,7 +300,7 @@ impl NatUpnpDevice {
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result code. Same rules as
-    /// [method add_port_mapping_async] (0 when queued, 28 off the main thread). New in gdnat.
+    /// [method add_port_mapping_async] (0 when queued, 28 off the main thread, 25 on a full queue). New in gdnat.
     #[func]
     fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
@@ -319,7 +320,7 @@ impl NatUpnpDevice {
     /// [signal external_address_queried] later: result 0 and the address on success, else
     /// the failure's `UPNP_RESULT_*` value (16 for an invalid device, 23 when the router could
     /// not be reached, ...) and `""`. Same rules as [method add_port_mapping_async] (0 when
-    /// queued, 28 off the main thread). New in gdnat.
+    /// queued, 28 off the main thread, 25 on a full queue). New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {

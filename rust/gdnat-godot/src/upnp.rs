@@ -76,9 +76,11 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 /// and returns `UPNP_RESULT_MEM_ALLOC_ERROR` (25) at once, queuing nothing (no signal follows).
 /// Requests to one router take turns (at most 2 in flight), a refused or reset connection is
 /// retried three times within 175 ms before it is `UPNP_RESULT_HTTP_ERROR` (23), and
-/// discoveries that find the same router at the same time share one validation of it. At most 256 results are delivered per frame over all objects; a
-/// larger burst continues on the next frames, each object's results in call order. Each
-/// router request is bounded by a 2 s connect and 4 s total timeout, a discovery by its
+/// discoveries that find the same router at the same time share one validation of it. At
+/// most 256 results are delivered per frame over all objects; a larger burst continues on the
+/// next frames, each object's results in call order. Each router request is bounded by a 2 s
+/// connect and 4 s total timeout (plus at most as long again waiting for its turn at a busy
+/// router), a discovery by its
 /// `timeout` (a device whose checks had not finished by then is listed with the status the
 /// engine gives it: `IGD_STATUS_HTTP_ERROR` before its description came, else
 /// `IGD_STATUS_UNKNOWN_DEVICE`).
@@ -412,7 +414,8 @@ impl NatUpnp {
     /// discovery settings are copied at call time. Until completion the list keeps its old
     /// content. Freeing the object cancels the discovery (no signal). Returns
     /// `UPNP_RESULT_SUCCESS` (0) when queued, or 28 without queuing anything when called off the
-    /// main thread (see the class description, Threads). New in gdnat.
+    /// main thread (see the class description, Threads), or 25 without queuing anything when
+    /// the object's queue is full (see the class description, Bounds). New in gdnat.
     #[func]
     fn discover_async(
         &mut self,
@@ -443,7 +446,8 @@ impl NatUpnp {
     /// service type and local address are copied then, so later changes to the device list do
     /// not affect this operation. No gateway gives 26, argument errors their codes; both are
     /// reported through the signal on a later frame. Operations of one object run in call
-    /// order. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
+    /// order. Returns 0 when queued, 28 off the main thread, 25 when the object's queue is full
+    /// (nothing queued then). New in gdnat.
     #[func]
     fn add_port_mapping_async(
         &mut self,
@@ -474,7 +478,7 @@ impl NatUpnp {
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result. The gateway is selected at
     /// call time, as for [method add_port_mapping_async]. Returns 0 when queued, 28 off the main
-    /// thread (nothing queued). New in gdnat.
+    /// thread, 25 when the object's queue is full (nothing queued then). New in gdnat.
     #[func]
     fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
@@ -497,7 +501,8 @@ impl NatUpnp {
     /// Non-blocking [method query_external_address]: returns at once and emits
     /// [signal external_address_queried] later: 0 and the address on success, else the
     /// failure's result (26 without a gateway) and `""`. The gateway is selected at call
-    /// time. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
+    /// time. Returns 0 when queued, 28 off the main thread, 25 when the object's queue is full
+    /// (nothing queued then). New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
