@@ -47,6 +47,10 @@
 #                      (ours) on eight threads at once, 100 runs in all, each on its own port,
 #                      while async objects map and unmap on the main thread; every result and
 #                      the router's own table (upnpc -l) are checked, nothing may be left
+# 11. burst            test_burst.gd on the same test bed (issue 8 item 4): 50 NatUPNP objects
+#                      discover_async() in one frame, then add and delete one mapping each; every
+#                      result 0, the router's table (upnpc -l) and miniupnpd's log (each
+#                      validation request once per burst), thread and RSS bounds
 #
 # Every Godot log is scanned: "SCRIPT ERROR", "[panic" (godot-rust's panic hook), "panicked",
 # "leaked at exit", "ObjectDB instances leaked" fail a run. Logs go to ${GDNAT_LOGS:-/tmp/gdnat-logs}. Prints `N passed, N failed`;
@@ -346,6 +350,20 @@ if ((testbed)); then
         grep -q -E '^[1-9][0-9]* passed, 0 failed' "$out" || ok=1
         bad=$(gdnat_bad_log_line "$out") && ok=1
         verdict threads-stress $ok "8 threads x the docs' Thread example, 100 runs, async work on the main thread, router table checked; run-suite exit $rc, panic/leak line: ${bad:-none}, $(( $(now_ms) - t0 )) ms (log $out)"
+        echo "=== burst"
+        # Issue 8 item 4: 50 objects discover, map and unmap at once; the router's own log counts
+        # the validation requests (test_burst.gd). About 10 s.
+        t0=$(now_ms)
+        out="$LOGS/burst.out"
+        router_log="$(bash -c 'source "$1"; echo "$TB_STATE"' sh "$REPO/tests/testbed/common.sh")/miniupnpd.log"
+        bash "$REPO/tests/testbed/testbed.sh" exec lan \
+            bash "$HERE/run-suite.sh" --timeout 200 --name burst res://tests/test_burst.gd -- --router-log="$router_log" 2>&1 | tee "$out"
+        rc=${PIPESTATUS[0]}
+        ok=0
+        [ "$rc" = 0 ] || ok=1
+        grep -q -E '^[1-9][0-9]* passed, 0 failed' "$out" || ok=1
+        bad=$(gdnat_bad_log_line "$out") && ok=1
+        verdict burst $ok "50 NatUPNP objects discover, add and delete at once on the real miniupnpd: results, router table and log, threads, RSS; run-suite exit $rc, panic/leak line: ${bad:-none}, $(( $(now_ms) - t0 )) ms (log $out)"
     else
         verdict async-testbed 1 "test bed did not come up, see $LOGS/async-testbed-up.log"
     fi

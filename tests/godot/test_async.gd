@@ -340,3 +340,31 @@ func test_no_router_gives_27() -> void:
 	got = u.discover(500)
 	print("test_async: discover(500) without a router took %d ms" % (Time.get_ticks_msec() - t0))
 	check_eq(got, NatUPNP.UPNP_RESULT_NO_DEVICES, "blocking discover(500) without a router -> 27")
+
+
+## Issue 8 item 4: an object's queue is capped (MAX_QUEUED_JOBS, docs/resources.md). With the
+## queue full the next call returns 25 (UPNP_RESULT_MEM_ALLOC_ERROR) at once, prints why,
+## queues nothing and emits nothing; once results were delivered there is room again. Fails
+## on code without the cap (the call returns 0 and a signal follows).
+const MAX_QUEUED_JOBS := 4096
+
+
+func test_full_queue_refuses_the_call_with_25() -> void:
+	var u := NatUPNP.new()  # no gateway: each query is answered with 26, no network, no print
+	var results := []
+	u.external_address_queried.connect(func(r, a): results.append(r))
+	var queued := 0
+	for i in MAX_QUEUED_JOBS:
+		if u.query_external_address_async() == 0:
+			queued += 1
+	check_eq(queued, MAX_QUEUED_JOBS, "the first %d calls are queued (0)" % MAX_QUEUED_JOBS)
+	check_eq(u.query_external_address_async(), NatUPNP.UPNP_RESULT_MEM_ALLOC_ERROR,
+		"the next call on the full queue is refused at once with 25")
+	var done: bool = await until(func(): return results.size() >= MAX_QUEUED_JOBS, 30.0)
+	check(done, "the %d queued results arrived (%d)" % [MAX_QUEUED_JOBS, results.size()])
+	await process_frame
+	await process_frame
+	check_eq(results.size(), MAX_QUEUED_JOBS, "the refused call emitted nothing")
+	check(results.all(func(r): return r == NatUPNP.UPNP_RESULT_NO_GATEWAY), "each queued call got 26")
+	check_eq(u.query_external_address_async(), 0, "with the results delivered, a call is queued again")
+	check_eq(await u.external_address_queried, [NatUPNP.UPNP_RESULT_NO_GATEWAY, ""], "and its result arrives")

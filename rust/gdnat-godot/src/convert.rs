@@ -1,13 +1,12 @@
 //! Conversions between the core's plain data and what the Godot classes hold.
 //!
-//! Everything here except [`DeviceData::to_device`] is plain Rust data that may cross to a
-//! worker thread.
+//! A leaf module: plain Rust data that may cross to a worker thread, and depends on no other
+//! module of this crate (the Godot object of a [`DeviceData`] is made in [`crate::device`]).
 
 use gdnat_igd::result_code::IgdStatus;
 use gdnat_igd::{DeviceStatus, DiscoveredDevice, Gateway};
 use godot::prelude::*;
 
-use crate::device::NatUpnpDevice;
 
 /// The properties of one `NatUPNPDevice`, as plain data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,12 +46,6 @@ impl DeviceData {
             data.igd_our_addr = gateway.local_addr.clone();
         }
         data
-    }
-
-    /// A new Godot device object with these properties. Main thread only.
-    pub fn to_device(&self) -> Gd<NatUpnpDevice> {
-        let data = self.clone();
-        Gd::from_init_fn(|base| NatUpnpDevice::from_data(base, data))
     }
 }
 

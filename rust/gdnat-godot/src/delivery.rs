@@ -33,7 +33,8 @@ use godot::prelude::*;
 use godot::task::TaskHandle;
 
 use crate::test_hooks::{self, Site};
-use crate::worker::{Outcome, Worker};
+use crate::operations::Report;
+use crate::worker::{Job, Outcome, QueueFull, Worker, REFUSED_QUEUE_FULL};
 
 /// The most outcomes delivered in one frame, over all objects.
 pub const FRAME_BUDGET: usize = 256;
@@ -46,6 +47,63 @@ pub trait AsyncHost: GodotClass + Bounds<Declarer = godot::obj::bounds::DeclUser
     /// Applies one outcome to the object and emits the matching signal. Called on the main
     /// thread with no bind guard held, so signal handlers may call back into the object.
     fn deliver(this: &mut Gd<Self>, outcome: Outcome);
+}
+
+/// A class with the three mapping signals (`port_mapping_added`, `port_mapping_deleted`,
+/// `external_address_queried`): both `NatUPNP` and `NatUPNPDevice`. Their outcomes are
+/// delivered by one function, [`deliver_mapping_outcome`].
+pub trait MappingSignals: AsyncHost {
+    /// Emits `port_mapping_added(result, port, proto)`.
+    fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str);
+    /// Emits `port_mapping_deleted(result, port, proto)`.
+    fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str);
+    /// Emits `external_address_queried(result, address)`.
+    fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str);
+}
+
+/// Delivers an add, delete or query outcome: prints the failure's message (as the blocking
+/// call does) and emits the matching signal. Any other outcome is not delivered here (no
+/// class gets one it does not handle; a discovery outcome is ignored).
+pub fn deliver_mapping_outcome<T: MappingSignals>(this: &mut Gd<T>, outcome: Outcome) {
+    match outcome {
+        Outcome::Added { report, port, proto } => {
+            print_report(&report);
+            T::emit_port_mapping_added(this, report.code, port, &proto);
+        }
+        Outcome::Deleted { report, port, proto } => {
+            print_report(&report);
+            T::emit_port_mapping_deleted(this, report.code, port, &proto);
+        }
+        Outcome::Queried { report, address } => {
+            print_report(&report);
+            T::emit_external_address_queried(this, report.code, &address);
+        }
+        Outcome::DeviceFound(_) | Outcome::Discovered { .. } => {}
+    }
+}
+
+/// Prints a failure's message as a Godot error (main thread).
+pub fn print_report(report: &Report) {
+    if let Some(message) = &report.error {
+        godot_error!("{message}");
+    }
+}
+
+/// Queues `job` on `worker` (the object `id` of class `T`, whose `method` was called) and
+/// watches the object for its outcomes. Returns what the `*_async` method returns: 0 when
+/// queued, or 25 (`UPNP_RESULT_MEM_ALLOC_ERROR`) after printing why, when the object's queue
+/// is full ([`crate::worker::MAX_QUEUED_JOBS`]); then nothing is queued and no signal follows.
+pub fn submit<T: AsyncHost>(worker: &mut Worker, id: InstanceId, method: &str, job: Job) -> i32 {
+    match worker.submit(job) {
+        Ok(()) => {
+            watch::<T>(id);
+            0
+        }
+        Err(QueueFull) => {
+            godot_error!("{}", QueueFull::message(&T::class_id().to_string(), method));
+            REFUSED_QUEUE_FULL.code()
+        }
+    }
 }
 
 /// What polling one object did.

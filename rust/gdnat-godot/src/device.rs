@@ -2,11 +2,11 @@
 //! properties, the blocking port-mapping methods of the engine's `UPNPDevice`, and their
 //! `*_async` twins.
 
-use gdnat_igd::{CancelToken, UpnpResult};
+use gdnat_igd::CancelToken;
 use godot::prelude::*;
 
 use crate::convert::{gateway_from, DeviceData};
-use crate::delivery::{self, AsyncHost};
+use crate::delivery::{self, print_report, AsyncHost, MappingSignals};
 use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::validation;
@@ -46,8 +46,10 @@ use crate::worker::{Job, Outcome, Worker};
 /// are emitted on the main thread, so they are refused off the main thread (an error is printed,
 /// they return `UPNP_RESULT_UNKNOWN_ERROR`, 28, and nothing is queued). At most 256 results are
 /// delivered per frame over all objects (the rest on the next frames, in call order). The
-/// device's own operations run one after the other on one background thread, started by the
-/// first one and ended when the device is freed. (The `engine-names` build supports no threads.)
+/// device's own operations run one after the other on the shared worker pool (at most 8 threads
+/// for all objects); at most 4096 may wait, and a call on a full queue prints why and returns
+/// `UPNP_RESULT_MEM_ALLOC_ERROR` (25) without queuing anything (docs/resources.md). Freeing the
+/// device cancels its operations. (The `engine-names` build supports no threads.)
 #[derive(GodotClass)]
 #[cfg_attr(feature = "engine-names", class(base = RefCounted, init, rename = UPNPDevice))]
 #[cfg_attr(not(feature = "engine-names"), class(base = RefCounted, init, rename = NatUPNPDevice))]
@@ -279,7 +281,8 @@ impl NatUpnpDevice {
     /// device's properties are copied at call time. Operations of one object run one after the
     /// other, and their signals come in call order. Freeing the device cancels its pending
     /// operations (no signal then). Returns `UPNP_RESULT_SUCCESS` (0) when queued, or 28 without
-    /// queuing anything when called off the main thread. New in gdnat.
+    /// queuing anything when called off the main thread, or 25 without queuing anything when
+    /// the device's queue is full (see the class description). New in gdnat.
     #[func]
     fn add_port_mapping_async(
         &mut self,
@@ -297,13 +300,12 @@ impl NatUpnpDevice {
             Ok(args) => Job::Add { gateway: self.gateway(), args, proto: proto_text },
             Err(result) => Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text }),
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "add_port_mapping_async")
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result code. Same rules as
-    /// [method add_port_mapping_async] (0 when queued, 28 off the main thread). New in gdnat.
+    /// [method add_port_mapping_async] (0 when queued, 28 off the main thread, 25 on a full queue). New in gdnat.
     #[func]
     fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
@@ -316,15 +318,14 @@ impl NatUpnpDevice {
             }
             Err(result) => Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text }),
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "delete_port_mapping_async")
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
     /// [signal external_address_queried] later: result 0 and the address on success, else
     /// the failure's `UPNP_RESULT_*` value (16 for an invalid device, 23 when the router could
     /// not be reached, ...) and `""`. Same rules as [method add_port_mapping_async] (0 when
-    /// queued, 28 off the main thread). New in gdnat.
+    /// queued, 28 off the main thread, 25 on a full queue). New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
@@ -334,8 +335,7 @@ impl NatUpnpDevice {
             Ok(()) => Job::Query { gateway: self.gateway() },
             Err(result) => Job::Echo(Outcome::Queried { report: Report::of(result), address: String::new() }),
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "query_external_address_async")
     }
 }
 
@@ -367,9 +367,10 @@ impl NatUpnpDevice {
         gateway_from(&self.igd_control_url, &self.igd_service_type, &self.igd_our_addr)
     }
 
-    fn submit(&mut self, job: Job) {
-        self.worker.submit(job);
-        delivery::watch::<Self>(self.base().instance_id());
+    /// Queues `job` for `method` (see [`delivery::submit`]): 0, or 25 when the queue is full.
+    fn submit(&mut self, job: Job, method: &str) -> i32 {
+        let id = self.base().instance_id();
+        delivery::submit::<Self>(&mut self.worker, id, method, job)
     }
 }
 
@@ -379,28 +380,31 @@ impl AsyncHost for NatUpnpDevice {
     }
 
     fn deliver(this: &mut Gd<Self>, outcome: Outcome) {
-        match outcome {
-            Outcome::Added { report, port, proto } => {
-                print_report(&report);
-                this.signals().port_mapping_added().emit(report.code, port, proto.as_str());
-            }
-            Outcome::Deleted { report, port, proto } => {
-                print_report(&report);
-                this.signals().port_mapping_deleted().emit(report.code, port, proto.as_str());
-            }
-            Outcome::Queried { report, address } => {
-                print_report(&report);
-                this.signals().external_address_queried().emit(report.code, address.as_str());
-            }
-            Outcome::DeviceFound(_) | Outcome::Discovered { .. } => {}
-        }
+        // A device gets no discovery outcomes; anything else is a mapping or query result.
+        let _ = delivery::deliver_mapping_outcome(this, outcome);
     }
 }
 
-/// Prints a failure's message as a Godot error (main thread).
-pub fn print_report(report: &Report) {
-    if let Some(message) = &report.error {
-        godot_error!("{message}");
+impl MappingSignals for NatUpnpDevice {
+    fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+        this.signals().port_mapping_added().emit(result, port, proto);
+    }
+
+    fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+        this.signals().port_mapping_deleted().emit(result, port, proto);
+    }
+
+    fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str) {
+        this.signals().external_address_queried().emit(result, address);
+    }
+}
+
+impl DeviceData {
+    /// A new Godot device object with these properties. Main thread only. (Here and not in
+    /// [`crate::convert`], which stays a leaf module of plain data.)
+    pub fn to_device(&self) -> Gd<NatUpnpDevice> {
+        let data = self.clone();
+        Gd::from_init_fn(|base| NatUpnpDevice::from_data(base, data))
     }
 }
 

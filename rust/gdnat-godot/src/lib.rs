@@ -10,8 +10,9 @@
 //! - [`upnp`], [`device`]: the two Godot classes (surface and main-thread state).
 //! - [`validation`]: the engine's argument checks, order and messages.
 //! - [`operations`]: the network operations on plain data (shared by blocking and async).
-//! - [`convert`]: core data <-> Godot device properties.
-//! - [`worker`]: one background worker thread per object, FIFO, plain data only.
+//! - [`convert`]: core data <-> Godot device properties (a leaf: plain data, no other module).
+//! - [`worker`]: each object's job queue (FIFO, capped), run by one shared thread pool; plain
+//!   data only.
 //! - [`delivery`]: the main-thread pump that turns worker outcomes into state and signals.
 //! - [`main_thread`]: what may run off the main thread (everything but the async twins).
 //! - [`test_hooks`]: debug-build-only fault injection for gdnat's own tests.

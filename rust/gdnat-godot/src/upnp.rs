@@ -1,14 +1,14 @@
 //! The `NatUPNP` class: discovery settings, the device list, gateway selection, the blocking
 //! methods of the engine's `UPNP`, and their `*_async` twins.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gdnat_igd::{CancelToken, DiscoverOptions, LocalPort, UpnpResult};
 use godot::prelude::*;
 
 use crate::convert::DeviceData;
-use crate::delivery::{self, AsyncHost};
-use crate::device::{print_report, NatUpnpDevice};
+use crate::delivery::{self, AsyncHost, MappingSignals};
+use crate::device::NatUpnpDevice;
 use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::test_hooks::{self, Site};
@@ -52,7 +52,7 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 ///
 /// Async rules: argument errors are printed at once and also reported through the signal on
 /// a later frame (never inside the call), so `await` right after the call always catches the
-/// result. The operations of one object run one after the other on one background thread,
+/// result. The operations of one object run one after the other on the shared worker pool,
 /// and their signals arrive in call order. The object's state (the device list) only changes
 /// on the main thread when a result is delivered; while an operation runs, getters see the
 /// old state. Freeing the object cancels its pending operations; no signal is emitted then.
@@ -69,11 +69,18 @@ use crate::worker::{DeviceSlot, Job, Outcome, Worker};
 ///     upnp.add_port_mapping_async(7777)
 /// [/codeblock]
 ///
-/// Bounds: each object has one background thread (started by its first network operation,
-/// ended when the object is freed); its queue of pending operations is not capped, they run
-/// one after the other. At most 256 results are delivered per frame over all objects; a
-/// larger burst continues on the next frames, each object's results in call order. Each
-/// router request is bounded by a 2 s connect and 4 s total timeout, a discovery by its
+/// Bounds (see docs/resources.md): the operations of all objects run on one shared pool of at
+/// most 8 background threads, started on demand and ended when nothing is in flight; each
+/// object's operations still run one after the other, in call order. An object holds at most
+/// 4096 operations that are queued or not yet delivered: the next `*_async` call prints why
+/// and returns `UPNP_RESULT_MEM_ALLOC_ERROR` (25) at once, queuing nothing (no signal follows).
+/// Requests to one router take turns (at most 2 in flight), a refused or reset connection is
+/// retried three times within 175 ms before it is `UPNP_RESULT_HTTP_ERROR` (23), and
+/// discoveries that find the same router at the same time share one validation of it. At
+/// most 256 results are delivered per frame over all objects; a larger burst continues on the
+/// next frames, each object's results in call order. Each router request is bounded by a 2 s
+/// connect and 4 s total timeout (plus at most as long again waiting for its turn at a busy
+/// router), a discovery by its
 /// `timeout` (a device whose checks had not finished by then is listed with the status the
 /// engine gives it: `IGD_STATUS_HTTP_ERROR` before its description came, else
 /// `IGD_STATUS_UNKNOWN_DEVICE`).
@@ -407,7 +414,8 @@ impl NatUpnp {
     /// discovery settings are copied at call time. Until completion the list keeps its old
     /// content. Freeing the object cancels the discovery (no signal). Returns
     /// `UPNP_RESULT_SUCCESS` (0) when queued, or 28 without queuing anything when called off the
-    /// main thread (see the class description, Threads). New in gdnat.
+    /// main thread (see the class description, Threads), or 25 without queuing anything when
+    /// the object's queue is full (see the class description, Bounds). New in gdnat.
     #[func]
     fn discover_async(
         &mut self,
@@ -420,11 +428,15 @@ impl NatUpnp {
         }
         test_hooks::panic_if_requested(Site::Func);
         let job = match validation::check_discover(timeout, ttl) {
-            Ok(()) => Job::Discover(self.discover_options(timeout, ttl, &device_filter)),
+            Ok(()) => Job::Discover(DiscoverOptions {
+                // The time of the call: a discovery that waits in the pool's queue during a
+                // burst still shares the burst's validations (docs/resources.md).
+                requested_at: Some(Instant::now()),
+                ..self.discover_options(timeout, ttl, &device_filter)
+            }),
             Err(result) => Job::Echo(Outcome::Discovered { code: result.code(), devices: None }),
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "discover_async")
     }
 
     /// Non-blocking [method add_port_mapping]: returns at once and emits
@@ -434,7 +446,8 @@ impl NatUpnp {
     /// service type and local address are copied then, so later changes to the device list do
     /// not affect this operation. No gateway gives 26, argument errors their codes; both are
     /// reported through the signal on a later frame. Operations of one object run in call
-    /// order. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
+    /// order. Returns 0 when queued, 28 off the main thread, 25 when the object's queue is full
+    /// (nothing queued then). New in gdnat.
     #[func]
     fn add_port_mapping_async(
         &mut self,
@@ -459,14 +472,13 @@ impl NatUpnp {
                 }
             }
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "add_port_mapping_async")
     }
 
     /// Non-blocking [method delete_port_mapping]: returns at once and emits
     /// [signal port_mapping_deleted] later with the same result. The gateway is selected at
     /// call time, as for [method add_port_mapping_async]. Returns 0 when queued, 28 off the main
-    /// thread (nothing queued). New in gdnat.
+    /// thread, 25 when the object's queue is full (nothing queued then). New in gdnat.
     #[func]
     fn delete_port_mapping_async(&mut self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
@@ -483,14 +495,14 @@ impl NatUpnp {
                 Err(result) => echo(result),
             },
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "delete_port_mapping_async")
     }
 
     /// Non-blocking [method query_external_address]: returns at once and emits
     /// [signal external_address_queried] later: 0 and the address on success, else the
     /// failure's result (26 without a gateway) and `""`. The gateway is selected at call
-    /// time. Returns 0 when queued, 28 off the main thread (nothing queued). New in gdnat.
+    /// time. Returns 0 when queued, 28 off the main thread, 25 when the object's queue is full
+    /// (nothing queued then). New in gdnat.
     #[func]
     fn query_external_address_async(&mut self) -> i32 {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "query_external_address_async") {
@@ -500,8 +512,7 @@ impl NatUpnp {
             None => Job::Echo(Outcome::Queried { report: Report::of(UpnpResult::NoGateway), address: String::new() }),
             Some(device) => Job::Query { gateway: device.bind().gateway() },
         };
-        self.submit(job);
-        UpnpResult::Success.code()
+        self.submit(job, "query_external_address_async")
     }
 }
 
@@ -519,9 +530,24 @@ impl NatUpnp {
         }
     }
 
-    fn submit(&mut self, job: Job) {
-        self.worker.submit(job);
-        delivery::watch::<Self>(self.base().instance_id());
+    /// Queues `job` for `method` (see [`delivery::submit`]): 0, or 25 when the queue is full.
+    fn submit(&mut self, job: Job, method: &str) -> i32 {
+        let id = self.base().instance_id();
+        delivery::submit::<Self>(&mut self.worker, id, method, job)
+    }
+}
+
+impl MappingSignals for NatUpnp {
+    fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+        this.signals().port_mapping_added().emit(result, port, proto);
+    }
+
+    fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+        this.signals().port_mapping_deleted().emit(result, port, proto);
+    }
+
+    fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str) {
+        this.signals().external_address_queried().emit(result, address);
     }
 }
 
@@ -551,18 +577,7 @@ impl AsyncHost for NatUpnp {
                 }
                 this.signals().discover_completed().emit(code);
             }
-            Outcome::Added { report, port, proto } => {
-                print_report(&report);
-                this.signals().port_mapping_added().emit(report.code, port, proto.as_str());
-            }
-            Outcome::Deleted { report, port, proto } => {
-                print_report(&report);
-                this.signals().port_mapping_deleted().emit(report.code, port, proto.as_str());
-            }
-            Outcome::Queried { report, address } => {
-                print_report(&report);
-                this.signals().external_address_queried().emit(report.code, address.as_str());
-            }
+            mapping => delivery::deliver_mapping_outcome(this, mapping),
         }
     }
 }

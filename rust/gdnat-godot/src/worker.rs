@@ -1,21 +1,24 @@
-//! One background worker per Godot object, modelled on an actor: typed [`Job`] messages go in,
+//! Each Godot object's background work, modelled on an actor: typed [`Job`] messages go in,
 //! typed [`Outcome`] messages come out, and the jobs of one object run one after the other in
-//! call order (FIFO).
+//! call order (FIFO). An object holds at most [`MAX_QUEUED_JOBS`] jobs ([`QueueFull`]).
 //!
-//! The worker thread is spawned lazily by the first job that needs the network. It sees only
-//! plain Rust data (strings, numbers, [`Gateway`], [`DiscoverOptions`], a [`CancelToken`]);
-//! no Godot object or engine call ever reaches it. Outcomes are collected on the main thread
-//! by [`crate::delivery`].
+//! The jobs of all objects run on one shared pool of at most [`MAX_WORKER_THREADS`] threads,
+//! started on demand and ended as soon as no job waits; the pool runs at most one job of an
+//! object at a time, and objects take turns (docs/resources.md). The pool sees only plain Rust
+//! data (strings, numbers, [`Gateway`], [`DiscoverOptions`], a [`CancelToken`]); no Godot
+//! object or engine call ever reaches it. Outcomes are collected on the main thread by
+//! [`crate::delivery`].
 //!
 //! Dropping a [`Worker`] (its Godot object was freed) cancels its token: the running job's
-//! network I/O (connect, HTTP write or read, SSDP wait) ends at once and the thread stops.
-//! [`shutdown`] (called when the library is unloaded) does the same for every worker and joins
-//! every thread, so none is left running when the library is unloaded.
+//! network I/O (connect, HTTP write or read, SSDP wait) ends at once and its queued jobs are
+//! dropped unrun. [`shutdown`] (called when the library is unloaded) does the same for every
+//! job and joins every pool thread, so none is left running when the library is unloaded.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+#[cfg(test)]
+use std::sync::Weak;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -58,8 +61,6 @@ pub enum Job {
     },
     /// A result known at call time (a validation error), delivered in call order.
     Echo(Outcome),
-    /// Stop the thread.
-    Stop,
 }
 
 /// Where a device of a finished discovery comes from.
@@ -119,10 +120,41 @@ impl Outcome {
     }
 }
 
-/// The background worker of one Godot object.
+/// Most jobs one object may have queued or undelivered at a time. The next `*_async` call is
+/// refused at once (see [`QueueFull`]). Large enough for a game that queues a thousand
+/// add/delete pairs on one gateway (tests/bench); small enough that a runaway loop cannot
+/// grow memory without bound (a job is a few hundred bytes).
+pub const MAX_QUEUED_JOBS: usize = 4096;
+
+/// Most worker threads at a time, for all objects together (the shared pool).
+pub const MAX_WORKER_THREADS: usize = 8;
+
+/// The result an `*_async` call returns when its object's queue is full:
+/// `UPNP_RESULT_MEM_ALLOC_ERROR` (25). Nothing is queued and no signal follows.
+pub const REFUSED_QUEUE_FULL: UpnpResult = UpnpResult::MemAllocError;
+
+/// A job was refused because the object already has [`MAX_QUEUED_JOBS`] jobs waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueFull;
+
+impl QueueFull {
+    /// The error printed for a refused `class.method()` call.
+    pub fn message(class: &str, method: &str) -> String {
+        format!(
+            "{class}.{method}() was refused (result {code}, UPNP_RESULT_MEM_ALLOC_ERROR; nothing is queued, \
+             no signal follows): this object already has {MAX_QUEUED_JOBS} operations waiting. Await \
+             their signals before queuing more.",
+            code = REFUSED_QUEUE_FULL.code()
+        )
+    }
+}
+
+/// The background work of one Godot object: its queue of jobs (run by the shared pool, one at
+/// a time, in call order) and the outcomes that came back.
 #[derive(Default)]
 pub struct Worker {
-    running: Option<Running>,
+    /// Created by the first job that needs the network.
+    mailbox: Option<Connection>,
     /// Outcomes known at call time while nothing was in flight: delivered first.
     ready: VecDeque<Outcome>,
     /// Jobs submitted whose terminal outcome was not taken yet.
@@ -130,19 +162,39 @@ pub struct Worker {
     cancel: CancelToken,
 }
 
-struct Running {
-    jobs: Sender<Job>,
+/// The worker's side of its mailbox.
+struct Connection {
+    mailbox: Arc<Mailbox>,
     outcomes: Receiver<Outcome>,
-    /// Upgradable exactly while the thread's function has not returned (the unit tests use it
-    /// to see that a thread really ended).
+}
+
+/// One object's jobs as the pool sees them. The pool runs at most one job of a mailbox at a
+/// time (`scheduled`), so an object's jobs run in call order.
+struct Mailbox {
+    cancel: CancelToken,
+    state: Mutex<MailboxState>,
+    outcomes: Sender<Outcome>,
+    /// Ends when the last job of this mailbox has been run or dropped (the unit tests watch
+    /// it to see that the work of a dropped worker stopped).
     #[cfg_attr(not(test), allow(dead_code))]
-    thread_alive: Weak<()>,
+    busy: Mutex<Option<Arc<()>>>,
+}
+
+#[derive(Default)]
+struct MailboxState {
+    jobs: VecDeque<Job>,
+    /// In the pool's ready queue, or being run by a pool thread.
+    scheduled: bool,
 }
 
 impl Worker {
     /// Queues a job behind every earlier one. A job that cannot be run (the library is
     /// shutting down, or no thread could be started) is answered with `UNKNOWN_ERROR`.
-    pub fn submit(&mut self, job: Job) {
+    /// `Err(QueueFull)` when [`MAX_QUEUED_JOBS`] are waiting already: nothing is queued.
+    pub fn submit(&mut self, job: Job) -> Result<(), QueueFull> {
+        if self.outstanding >= MAX_QUEUED_JOBS {
+            return Err(QueueFull);
+        }
         self.outstanding += 1;
         if let Job::Echo(outcome) = job {
             if self.outstanding == 1 {
@@ -151,35 +203,22 @@ impl Worker {
             } else {
                 self.send(Job::Echo(outcome));
             }
-            return;
+            return Ok(());
         }
         self.send(job);
+        Ok(())
     }
 
     /// Takes the next outcome that arrived, if any (outcomes come in call order).
     pub fn next_outcome(&mut self) -> Option<Outcome> {
         let outcome = match self.ready.pop_front() {
             Some(outcome) => Some(outcome),
-            None => self.receive(),
+            None => self.mailbox.as_ref().and_then(|c| c.outcomes.try_recv().ok()),
         };
         if outcome.as_ref().is_some_and(Outcome::is_terminal) {
             self.outstanding = self.outstanding.saturating_sub(1);
         }
         outcome
-    }
-
-    fn receive(&mut self) -> Option<Outcome> {
-        let running = self.running.as_ref()?;
-        match running.outcomes.try_recv() {
-            Ok(outcome) => Some(outcome),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                // The thread was stopped (shutdown): nothing more will come.
-                self.running = None;
-                self.outstanding = 0;
-                None
-            }
-        }
     }
 
     /// Whether no job is waiting for delivery.
@@ -188,26 +227,33 @@ impl Worker {
     }
 
     fn send(&mut self, job: Job) {
-        if self.running.is_none() {
-            self.running = spawn(self.cancel.clone());
-        }
-        let refused = match &self.running {
-            Some(running) => running.jobs.send(job).err().map(|e| e.0),
-            None => Some(job),
-        };
-        if let Some(job) = refused {
-            self.running = None;
+        let connection = self.mailbox.get_or_insert_with(|| {
+            let (outcomes_tx, outcomes_rx) = mpsc::channel::<Outcome>();
+            let mailbox = Mailbox {
+                cancel: self.cancel.clone(),
+                state: Mutex::new(MailboxState::default()),
+                outcomes: outcomes_tx,
+                busy: Mutex::new(None),
+            };
+            Connection { mailbox: Arc::new(mailbox), outcomes: outcomes_rx }
+        });
+        if let Err(job) = pool_submit(&connection.mailbox, job) {
             self.ready.push_back(unrunnable(job));
         }
+    }
+
+    /// Upgradable while this worker's mailbox has a job queued or running (tests).
+    #[cfg(test)]
+    fn busy(&self) -> Weak<()> {
+        let mailbox = &self.mailbox.as_ref().expect("a job was sent").mailbox;
+        lock(&mailbox.busy).as_ref().map(Arc::downgrade).unwrap_or_default()
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        // Ends the running job's network I/O at once; the pool drops the queued ones unrun.
         self.cancel.cancel();
-        if let Some(running) = &self.running {
-            let _ = running.jobs.send(Job::Stop);
-        }
     }
 }
 
@@ -218,7 +264,7 @@ fn unrunnable(job: Job) -> Outcome {
         error: Some("gdnat: the operation could not be run (no worker thread, or an internal error).".into()),
     };
     match job {
-        Job::Discover(_) | Job::Stop => {
+        Job::Discover(_) => {
             Outcome::Discovered { code: UpnpResult::UnknownError.code(), devices: Some(Vec::new()) }
         }
         Job::Add { args, proto, .. } => Outcome::Added { report: report(), port: args.port.into(), proto },
@@ -228,54 +274,127 @@ fn unrunnable(job: Job) -> Outcome {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 // ---------------------------------------------------------------------------------------------
-// Threads
+// The shared pool
 
-/// Set once the library is being unloaded: no new thread starts.
-static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+/// The pool: mailboxes with jobs, waiting for a thread, and the threads that run them.
+/// Threads start on demand, at most [`MAX_WORKER_THREADS`], and end as soon as no mailbox
+/// waits (no idle thread stays behind: an application with nothing in flight has no gdnat
+/// thread).
+struct Pool {
+    /// Set once the library is being unloaded: nothing new runs.
+    shutdown: bool,
+    ready: VecDeque<Arc<Mailbox>>,
+    /// The mailboxes being run now, one per running thread (for [`shutdown`]'s cancel).
+    running: Vec<Arc<Mailbox>>,
+    threads: Vec<ThreadEntry>,
+    /// Threads started and not yet ended.
+    alive: usize,
+}
 
-/// Every worker thread that may still run: its cancel token, a way to wake it, its handle.
-static THREADS: Mutex<Vec<ThreadEntry>> = Mutex::new(Vec::new());
+static POOL: Mutex<Pool> =
+    Mutex::new(Pool { shutdown: false, ready: VecDeque::new(), running: Vec::new(), threads: Vec::new(), alive: 0 });
 
 struct ThreadEntry {
-    cancel: CancelToken,
-    wake: Sender<Job>,
     handle: JoinHandle<()>,
     /// Disconnected when the thread's function has returned (it owns the only sender).
     done: Receiver<()>,
 }
 
-fn spawn(cancel: CancelToken) -> Option<Running> {
-    if SHUTDOWN.load(Ordering::SeqCst) {
-        return None;
+/// Appends `job` to `mailbox` and makes sure a pool thread will run it. `Err(job)` when the
+/// library is shutting down or no thread could be started and none runs.
+fn pool_submit(mailbox: &Arc<Mailbox>, job: Job) -> Result<(), Job> {
+    let mut pool = lock(&POOL);
+    if pool.shutdown {
+        return Err(job);
     }
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
-    let (outcomes_tx, outcomes_rx) = mpsc::channel::<Outcome>();
-    let thread_cancel = cancel.clone();
-    let alive = Arc::new(());
-    let thread_alive = Arc::downgrade(&alive);
+    let mut state = lock(&mailbox.state);
+    state.jobs.push_back(job);
+    lock(&mailbox.busy).get_or_insert_with(|| Arc::new(()));
+    if state.scheduled {
+        return Ok(()); // a thread runs this mailbox, or it waits in the ready queue
+    }
+    state.scheduled = true;
+    drop(state);
+    pool.ready.push_back(Arc::clone(mailbox));
+    // Threads alive but not running a mailbox are starting or between two jobs: each of them
+    // takes one waiting mailbox. Start one more only when the waiting outnumber them.
+    let unclaimed = pool.alive.saturating_sub(pool.running.len());
+    if pool.alive >= MAX_WORKER_THREADS || pool.ready.len() <= unclaimed {
+        return Ok(()); // a running thread takes it when its job is done
+    }
     let (done_tx, done) = mpsc::channel::<()>();
-    let handle = std::thread::Builder::new()
-        .name("gdnat-worker".into())
-        .spawn(move || {
-            let _alive = alive;
-            let _done = done_tx;
-            run(jobs_rx, outcomes_tx, thread_cancel);
-        })
-        .ok()?;
-    let mut threads = THREADS.lock().unwrap_or_else(|p| p.into_inner());
-    threads.retain(|t| !t.handle.is_finished());
-    threads.push(ThreadEntry { cancel, wake: jobs_tx.clone(), handle, done });
-    Some(Running { jobs: jobs_tx, outcomes: outcomes_rx, thread_alive })
+    let spawned = std::thread::Builder::new().name("gdnat-worker".into()).spawn(move || {
+        let _done = done_tx;
+        pool_thread();
+    });
+    match spawned {
+        Ok(handle) => {
+            pool.alive += 1;
+            pool.threads.retain(|t| !t.handle.is_finished());
+            pool.threads.push(ThreadEntry { handle, done });
+            Ok(())
+        }
+        Err(_) if pool.alive > 0 => Ok(()),
+        Err(_) => {
+            pool.ready.pop_back();
+            let mut state = lock(&mailbox.state);
+            state.scheduled = false;
+            let job = state.jobs.pop_back().expect("the job just queued");
+            if state.jobs.is_empty() {
+                *lock(&mailbox.busy) = None;
+            }
+            Err(job)
+        }
+    }
 }
 
-/// The worker thread: runs jobs in order until told to stop or cancelled.
-fn run(jobs: Receiver<Job>, outcomes: Sender<Outcome>, cancel: CancelToken) {
-    while let Ok(job) = jobs.recv() {
-        if cancel.is_cancelled() || matches!(job, Job::Stop) {
-            break;
+/// A pool thread: runs one job of the first waiting mailbox, puts that mailbox back at the end
+/// of the queue if it has more (objects take turns), and ends when no mailbox waits.
+fn pool_thread() {
+    loop {
+        let mailbox = {
+            let mut pool = lock(&POOL);
+            match pool.ready.pop_front() {
+                Some(mailbox) if !pool.shutdown => {
+                    pool.running.push(Arc::clone(&mailbox));
+                    mailbox
+                }
+                _ => {
+                    pool.alive -= 1;
+                    return;
+                }
+            }
+        };
+        let job = {
+            let mut state = lock(&mailbox.state);
+            if mailbox.cancel.is_cancelled() {
+                state.jobs.clear(); // the object was freed: its queued jobs never run
+            }
+            state.jobs.pop_front()
+        };
+        if let Some(job) = job {
+            execute(job, &mailbox.cancel, &mailbox.outcomes);
         }
-        execute(job, &cancel, &outcomes);
+        let mut pool = lock(&POOL);
+        if let Some(index) = pool.running.iter().position(|m| Arc::ptr_eq(m, &mailbox)) {
+            pool.running.swap_remove(index);
+        }
+        let mut state = lock(&mailbox.state);
+        if mailbox.cancel.is_cancelled() || pool.shutdown {
+            state.jobs.clear();
+        }
+        if state.jobs.is_empty() {
+            state.scheduled = false;
+            *lock(&mailbox.busy) = None;
+        } else {
+            drop(state);
+            pool.ready.push_back(mailbox);
+        }
     }
 }
 
@@ -285,8 +404,7 @@ fn execute(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) {
     let fallback = unrunnable(job.clone());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| perform(job, cancel, outcomes)));
     let outcome = match result {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => return,
+        Ok(outcome) => outcome,
         Err(_) => fallback,
     };
     if !cancel.is_cancelled() {
@@ -294,9 +412,9 @@ fn execute(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) {
     }
 }
 
-fn perform(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Option<Outcome> {
+fn perform(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Outcome {
     test_hooks::panic_if_requested(Site::Worker);
-    Some(match job {
+    match job {
         Job::Discover(options) => discover(&options, cancel, outcomes),
         Job::Add { gateway, args, proto } => {
             Outcome::Added { report: operations::add_port_mapping(&gateway, &args, cancel), port: args.port.into(), proto }
@@ -311,8 +429,7 @@ fn perform(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Option
             Outcome::Queried { report, address }
         }
         Job::Echo(outcome) => outcome,
-        Job::Stop => return None,
-    })
+    }
 }
 
 /// Discovery on the worker: each classified device is sent at once, then the final list as
@@ -359,17 +476,29 @@ pub struct Stopped {
     pub helpers_left: usize,
 }
 
-/// Stops every worker: no new thread starts, every job is cancelled (which ends its network
-/// I/O at once), idle threads are woken, and the threads are joined. The core's own helper
-/// threads (device validations of a cancelled discovery, [`gdnat_igd::helper_threads`]) are
-/// waited for too. Waits on the threads themselves (no polling), at most [`SHUTDOWN_GUARD`].
+/// Stops the pool: nothing new runs, the running jobs are cancelled (which ends their network
+/// I/O at once), the queued ones are dropped unrun, and the threads are joined. The core's own
+/// helper threads (device validations of a cancelled discovery, [`gdnat_igd::helper_threads`])
+/// are waited for too. Waits on the threads themselves (no polling), at most
+/// [`SHUTDOWN_GUARD`].
 pub fn shutdown() -> Stopped {
-    SHUTDOWN.store(true, Ordering::SeqCst);
-    let entries: Vec<ThreadEntry> = std::mem::take(&mut *THREADS.lock().unwrap_or_else(|p| p.into_inner()));
-    for entry in &entries {
-        entry.cancel.cancel();
-        let _ = entry.wake.send(Job::Stop);
-    }
+    let entries = {
+        let mut pool = lock(&POOL);
+        pool.shutdown = true;
+        for mailbox in pool.ready.drain(..) {
+            mailbox.cancel.cancel();
+            // Dropped unrun; unscheduled, so that nothing is stuck should the library be
+            // initialised again (hot reload).
+            let mut state = lock(&mailbox.state);
+            state.jobs.clear();
+            state.scheduled = false;
+            *lock(&mailbox.busy) = None;
+        }
+        for mailbox in &pool.running {
+            mailbox.cancel.cancel();
+        }
+        std::mem::take(&mut pool.threads)
+    };
     let guard_end = Instant::now() + SHUTDOWN_GUARD;
     let mut stopped = Stopped::default();
     for entry in entries {
@@ -389,7 +518,13 @@ pub fn shutdown() -> Stopped {
 
 /// Allows workers again after [`shutdown`] (the library was initialised anew, hot reload).
 pub fn restart() {
-    SHUTDOWN.store(false, Ordering::SeqCst);
+    lock(&POOL).shutdown = false;
+}
+
+/// Pool threads running now (tests).
+#[cfg(test)]
+fn pool_threads() -> usize {
+    lock(&POOL).alive
 }
 
 #[cfg(test)]
@@ -427,8 +562,8 @@ mod tests {
     #[test]
     fn an_echo_with_nothing_ahead_needs_no_thread() {
         let mut worker = Worker::default();
-        worker.submit(echo(17));
-        assert!(worker.running.is_none());
+        worker.submit(echo(17)).unwrap();
+        assert!(worker.mailbox.is_none());
         assert!(!worker.is_idle());
         let out = drain(&mut worker);
         assert_eq!(out.iter().map(code_of).collect::<Vec<_>>(), vec![17]);
@@ -447,63 +582,108 @@ mod tests {
             lease_seconds: 0,
         };
         let mut worker = Worker::default();
-        worker.submit(echo(22));
-        worker.submit(Job::Add { gateway: gateway.clone(), args, proto: "UDP".into() });
-        worker.submit(echo(17));
-        worker.submit(Job::Query { gateway });
-        worker.submit(echo(18));
+        worker.submit(echo(22)).unwrap();
+        worker.submit(Job::Add { gateway: gateway.clone(), args, proto: "UDP".into() }).unwrap();
+        worker.submit(echo(17)).unwrap();
+        worker.submit(Job::Query { gateway }).unwrap();
+        worker.submit(echo(18)).unwrap();
         let out = drain_until(&mut worker, 5);
         assert_eq!(out.iter().map(code_of).collect::<Vec<_>>(), vec![22, 23, 17, 23, 18]);
         assert!(worker.is_idle());
         assert!(matches!(&out[1], Outcome::Added { port: 47000, proto, .. } if proto == "UDP"));
     }
 
-    #[test]
-    fn dropping_the_worker_stops_its_thread() {
-        let gateway = Gateway::new("http://127.0.0.1:9/ctl", "urn:x", "127.0.0.1");
-        let mut worker = Worker::default();
-        worker.submit(Job::Query { gateway });
-        let _ = drain_until(&mut worker, 1);
-        let thread_alive = worker.running.as_ref().expect("a thread was started").thread_alive.clone();
-        assert!(thread_alive.upgrade().is_some(), "the idle thread waits for the next job");
-        let cancel = worker.cancel.clone();
-        drop(worker);
-        assert!(cancel.is_cancelled());
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while thread_alive.upgrade().is_some() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        assert!(thread_alive.upgrade().is_none(), "the thread's function returned within 2 s of the drop");
+    /// A server that accepts connections and never answers; returns its control URL and a
+    /// channel that gets one message per accepted connection.
+    fn silent_server() -> (String, mpsc::Receiver<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ctl", listener.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().take(64) {
+                held.push(stream);
+                if tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        (url, rx)
     }
 
     /// Failed before cancellation reached the HTTP exchange: the thread went on waiting for
     /// the answer until the request's own 4 s bound.
     #[test]
-    fn dropping_the_worker_interrupts_a_request_that_never_gets_an_answer() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/ctl", listener.local_addr().unwrap());
+    fn dropping_the_worker_interrupts_its_request_and_drops_its_queued_jobs() {
+        let (url, accepted) = silent_server();
         let mut worker = Worker::default();
-        worker.submit(Job::Query { gateway: Gateway::new(url, "urn:x", "127.0.0.1") });
-        // Accept the connection (so the request is sent and waits for its answer), never answer.
-        let (_held, _) = listener.accept().unwrap();
+        worker.submit(Job::Query { gateway: Gateway::new(url.clone(), "urn:x", "127.0.0.1") }).unwrap();
+        worker.submit(Job::Query { gateway: Gateway::new(url, "urn:x", "127.0.0.1") }).unwrap();
+        accepted.recv_timeout(Duration::from_secs(5)).expect("the first request connected");
         std::thread::sleep(Duration::from_millis(50));
-        let thread_alive = worker.running.as_ref().expect("a thread was started").thread_alive.clone();
-        assert!(thread_alive.upgrade().is_some(), "the request is in flight");
+        let busy = worker.busy();
+        assert!(busy.upgrade().is_some(), "the request is in flight");
         let dropped = Instant::now();
         drop(worker);
         let bound = Duration::from_secs(2); // half the request's own 4 s bound
-        while thread_alive.upgrade().is_some() && dropped.elapsed() < bound {
+        while busy.upgrade().is_some() && dropped.elapsed() < bound {
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert!(thread_alive.upgrade().is_none(), "the thread still waited for the router {:?} after the drop", dropped.elapsed());
+        assert!(busy.upgrade().is_none(), "the work still waited for the router {:?} after the drop", dropped.elapsed());
+        assert!(accepted.recv_timeout(Duration::from_millis(300)).is_err(), "the queued request was never sent");
+    }
+
+    #[test]
+    fn a_full_queue_refuses_the_next_job_and_takes_jobs_again_once_results_are_taken() {
+        let mut worker = Worker::default();
+        for _ in 0..MAX_QUEUED_JOBS {
+            worker.submit(echo(1)).unwrap();
+        }
+        assert_eq!(worker.submit(echo(2)), Err(QueueFull));
+        let message = QueueFull::message("NatUPNP", "add_port_mapping_async");
+        assert!(message.contains("result 25, UPNP_RESULT_MEM_ALLOC_ERROR") && message.contains("4096"), "{message}");
+        let first = drain_until(&mut worker, 1);
+        assert!(!first.is_empty());
+        worker.submit(echo(3)).expect("room again after a result was taken");
+        let rest = drain_until(&mut worker, MAX_QUEUED_JOBS + 1 - first.len());
+        assert_eq!(first.len() + rest.len(), MAX_QUEUED_JOBS + 1);
+        assert_eq!(code_of(rest.last().unwrap()), 3, "the job after the refusal came last, in order");
+    }
+
+    #[test]
+    fn many_objects_share_at_most_the_pool_cap_of_threads_and_each_keeps_its_order() {
+        let (url, _accepted) = silent_server();
+        // Each object: a request that hangs (bounded by 300 ms), then an echo.
+        let mut workers: Vec<Worker> = (0..20).map(|_| Worker::default()).collect();
+        let mut gateway = Gateway::new(url, "urn:x", "127.0.0.1");
+        gateway.limits.total_timeout = Duration::from_millis(300);
+        gateway.limits.connect_timeout = Duration::from_millis(300);
+        for (i, worker) in workers.iter_mut().enumerate() {
+            worker.submit(Job::Query { gateway: gateway.clone() }).unwrap();
+            worker.submit(echo(i as i32)).unwrap();
+        }
+        let mut peak = 0;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut results: Vec<Vec<i32>> = vec![Vec::new(); workers.len()];
+        while results.iter().any(|r| r.len() < 2) && Instant::now() < deadline {
+            peak = peak.max(pool_threads());
+            for (worker, got) in workers.iter_mut().zip(results.iter_mut()) {
+                got.extend(drain(worker).iter().map(code_of));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(peak <= MAX_WORKER_THREADS, "peak pool threads {peak}");
+        for (i, got) in results.iter().enumerate() {
+            assert_eq!(got, &vec![23, i as i32], "object {i}: the timed-out query, then its echo");
+        }
     }
 
     #[test]
     fn outcomes_can_be_taken_one_at_a_time() {
         let mut worker = Worker::default();
-        worker.submit(echo(1));
-        worker.submit(echo(2));
-        worker.submit(echo(3));
+        worker.submit(echo(1)).unwrap();
+        worker.submit(echo(2)).unwrap();
+        worker.submit(echo(3)).unwrap();
         let mut codes = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         while codes.len() < 3 && Instant::now() < deadline {

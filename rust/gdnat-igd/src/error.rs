@@ -136,6 +136,10 @@ pub enum RequestError {
     /// The host actively refused the TCP connection.
     #[error("connection refused by {url}")]
     ConnectionRefused { url: String },
+    /// The router reset the connection before any answer came (after the retries of
+    /// `transport::http::RETRY_BACKOFF`).
+    #[error("connection reset by {url} before any answer")]
+    ConnectionReset { url: String },
     /// The router answered with an HTTP status that is not 200 and carried no UPnP fault.
     #[error("HTTP status {status} from {url} without a UPnP fault")]
     HttpStatus { url: String, status: u16 },

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -10,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use gdnat_io::{Wake, WakeOutcome, Waiter};
 
-use super::validate::{validate_device, Answer};
+use super::probe_cache::{self, Subscription};
+use super::validate::Answer;
 use super::{DeviceStatus, DiscoverOptions, DiscoveredDevice};
 use crate::cancel::CancelToken;
 use crate::error::DiscoverError;
-use crate::helper_threads;
 use crate::proto::ssdp::{self, SearchGroup};
 use crate::proto::url::HttpUrl;
 use crate::transport::ssdp_socket::{SsdpSocket, SsdpSocketConfig, MAX_DATAGRAM};
@@ -41,7 +40,10 @@ const MAX_DEVICES: usize = 32;
 /// answers came but none passed the filter.
 ///
 /// Answers whose LOCATION host is not the answer's source address are ignored. Devices are
-/// validated on helper threads, each bounded by `options.http`. Validations never hold the
+/// validated on the core's validation threads (at most
+/// [`MAX_VALIDATION_THREADS`](probe_cache::MAX_VALIDATION_THREADS) for the whole process), each
+/// exchange bounded by `options.http`; discoveries that find the same device at the same time
+/// share one validation (module `probe_cache`). Validations never hold the
 /// call: when discovery ends (its timeout passed, or a gateway was found and `settle` passed)
 /// the validations still running are cancelled, which ends their HTTP exchanges at once, and
 /// their devices are reported with the status the engine gives a device whose checks failed
@@ -55,6 +57,7 @@ pub fn discover(
     on_device: &mut dyn FnMut(&DiscoveredDevice),
 ) -> Result<Vec<DiscoveredDevice>, DiscoverError> {
     let start = Instant::now();
+    let requested_at = options.requested_at.map_or(start, |at| at.min(start));
     let deadline = later(start, options.timeout.saturating_sub(RETURN_RESERVE));
     let socket = SsdpSocket::open(&SsdpSocketConfig {
         ipv6: options.ipv6,
@@ -65,7 +68,7 @@ pub fn discover(
     let waiter = Waiter::new(cancel).map_err(|e| DiscoverError::Socket { stage: "creating the poller", detail: e.to_string() })?;
     send_searches(&socket, options)?;
 
-    let mut session = Session::new(options, cancel, waiter.waker());
+    let mut session = Session::new(options, requested_at, waiter.waker());
     let mut buffer = [0u8; MAX_DATAGRAM];
     let mut settle_until: Option<Instant> = None;
     loop {
@@ -129,15 +132,18 @@ struct Slot {
     device: Option<DiscoveredDevice>,
     /// Set by the validation once the description is in and the SOAP probes start.
     probing: Arc<AtomicBool>,
+    /// This discovery's interest in the (shared) validation; released when discovery ends.
+    subscription: Option<Subscription>,
 }
 
 /// The state of one discovery: kept devices and the validations running for them. Dropping it
-/// (discovery returned, whichever way) cancels the validations still running, so they stop at
-/// their next step instead of going on with the network.
+/// (discovery returned, whichever way, the caller's cancel included) releases its interest in
+/// the validations still running; a validation no other discovery waits for is cancelled then,
+/// so it stops at its next step instead of going on with the network.
 struct Session<'a> {
     options: &'a DiscoverOptions,
-    /// A child of the caller's token: cancelled by the caller, or by this session's drop.
-    validations: CancelToken,
+    /// When the discovery was asked for (shares finished validations, see `probe_cache`).
+    requested_at: Instant,
     slots: Vec<Slot>,
     by_location: HashMap<String, usize>,
     results_tx: Sender<(usize, DiscoveredDevice)>,
@@ -171,11 +177,11 @@ fn location_in_zone(location: &str, from: SocketAddr) -> String {
 }
 
 impl<'a> Session<'a> {
-    fn new(options: &'a DiscoverOptions, cancel: &CancelToken, wake: Wake) -> Self {
+    fn new(options: &'a DiscoverOptions, requested_at: Instant, wake: Wake) -> Self {
         let (results_tx, results_rx) = mpsc::channel();
         Self {
             options,
-            validations: cancel.child(),
+            requested_at,
             slots: Vec::new(),
             by_location: HashMap::new(),
             results_tx,
@@ -187,12 +193,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Cancels the validations still running and waits up to [`CANCEL_GRACE`] for their
-    /// results (their exchanges end at once on cancel). `Err(Cancelled)` when the caller
-    /// cancelled meanwhile.
+    /// Releases the validations still running (cancelling those no other discovery waits
+    /// for) and waits up to [`CANCEL_GRACE`] for their results (their exchanges end at once on
+    /// cancel). `Err(Cancelled)` when the caller cancelled meanwhile.
     fn stop(&mut self, waiter: &Waiter, on_device: &mut dyn FnMut(&DiscoveredDevice)) -> Result<(), DiscoverError> {
         self.stopped = true;
-        self.validations.cancel();
+        self.release();
         let grace_end = Instant::now() + CANCEL_GRACE;
         loop {
             self.collect(on_device);
@@ -229,24 +235,23 @@ impl<'a> Session<'a> {
         let answer = Answer { location, st: answer.st, usn: answer.usn };
         let index = self.slots.len();
         self.by_location.insert(answer.location.clone(), index);
-        let probing = Arc::new(AtomicBool::new(false));
-        self.slots.push(Slot { answer: answer.clone(), device: None, probing: Arc::clone(&probing) });
-        let tx = self.results_tx.clone();
-        let wake = self.wake.clone();
-        let limits = self.options.http;
-        let cancel = self.validations.clone();
-        let spawned = helper_threads::spawn("gdnat-validate", move || {
-            let device = panic::catch_unwind(AssertUnwindSafe(|| validate_device(&answer, &limits, &cancel, &probing)))
-                .unwrap_or_else(|_| unvalidated(&answer, "validation failed unexpectedly (internal error)"));
-            let _ = tx.send((index, device));
-            wake.wake();
-        });
-        match spawned {
-            Ok(()) => self.running += 1,
-            Err(error) => {
-                let device = unvalidated(&self.slots[index].answer, format!("could not start validation: {error}"));
-                self.slots[index].device = Some(device);
-            }
+        let subscription = probe_cache::subscribe(
+            &answer,
+            &self.options.http,
+            self.requested_at,
+            index,
+            self.results_tx.clone(),
+            self.wake.clone(),
+        );
+        let probing = subscription.probing();
+        self.slots.push(Slot { answer, device: None, probing, subscription: Some(subscription) });
+        self.running += 1;
+    }
+
+    /// Releases this discovery's interest in every validation (see [`Subscription`]).
+    fn release(&mut self) {
+        for slot in &mut self.slots {
+            slot.subscription = None;
         }
     }
 
@@ -292,7 +297,7 @@ impl<'a> Session<'a> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        self.validations.cancel();
+        self.release();
     }
 }
 
@@ -314,7 +319,7 @@ fn unfinished(answer: &Answer, probing: bool, reason: &str) -> DiscoveredDevice 
 }
 
 /// A device whose validation did not happen, reported as `HttpError` with `detail` saying why.
-fn unvalidated(answer: &Answer, detail: impl Into<String>) -> DiscoveredDevice {
+pub(super) fn unvalidated(answer: &Answer, detail: impl Into<String>) -> DiscoveredDevice {
     DiscoveredDevice {
         description_url: answer.location.clone(),
         service_type: answer.st.clone(),

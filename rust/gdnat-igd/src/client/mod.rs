@@ -3,6 +3,7 @@
 
 mod discovery;
 mod gateway;
+pub mod probe_cache;
 mod soap_call;
 mod validate;
 
@@ -59,6 +60,10 @@ pub struct DiscoverOptions {
     pub http: HttpLimits,
     /// Where to send the M-SEARCH instead of the multicast group (tests only).
     pub target_override: Option<std::net::SocketAddr>,
+    /// When the discovery was asked for, if earlier than its start (a call that waited in a
+    /// queue); `None` is the start. Discoveries requested before a validation of the same
+    /// device finished share its result (`probe_cache`).
+    pub requested_at: Option<std::time::Instant>,
 }
 
 impl Default for DiscoverOptions {
@@ -73,12 +78,13 @@ impl Default for DiscoverOptions {
             settle: Duration::from_millis(20),
             http: HttpLimits::default(),
             target_override: None,
+            requested_at: None,
         }
     }
 }
 
 /// Time and size bounds of one HTTP exchange with a router.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HttpLimits {
     /// TCP connect timeout.
     pub connect_timeout: Duration,

@@ -1,13 +1,17 @@
 //! The HTTP client for description fetches and SOAP calls: ureq with no redirects, no TLS, no
 //! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
-//! precise [`RequestError`]. The connection is ours (module `transport::cancellable`): cancelling the
+//! precise [`RequestError`]. Exchanges with one router take turns ([`super::gate`]), and a refused
+//! or reset connection is retried after a short pause ([`RETRY_BACKOFF`]). The connection is ours (module `transport::cancellable`): cancelling the
 //! request's [`CancelToken`] ends its connect, write or read at once (`RequestError::Cancelled`).
 
 use std::cell::RefCell;
 use std::io::{ErrorKind, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use gdnat_io::{WaitError, Waiter};
 
 use super::cancellable::{with_cancel, CancellableConnector};
+use super::gate::{self, GateError};
 use super::resolver::LiteralResolver;
 use crate::cancel::CancelToken;
 use crate::client::HttpLimits;
@@ -94,12 +98,11 @@ fn new_agent(limits: &HttpLimits) -> ureq::Agent {
 
 /// `GET url` (a device description). Cancelling `cancel` ends it at once with `Cancelled`.
 pub fn get(url: &str, limits: &HttpLimits, cancel: &CancelToken) -> Result<HttpResponse, RequestError> {
-    let (_, normalised) = checked_url(url)?;
-    with_cancel(cancel, || {
+    let (parsed, normalised) = checked_url(url)?;
+    exchange(&parsed.authority(), url, limits, cancel, || {
         let result = agent(limits).get(&normalised).header("Connection", "close").call();
         finish(result, url, limits)
     })
-    .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error })
 }
 
 /// `POST url` with a SOAP body, `SOAPAction: <soap_action>` (already quoted),
@@ -113,11 +116,11 @@ pub fn post_soap(
     limits: &HttpLimits,
     cancel: &CancelToken,
 ) -> Result<HttpResponse, RequestError> {
-    let (_, normalised) = checked_url(url)?;
+    let (parsed, normalised) = checked_url(url)?;
     if body.len() > limits.max_soap_request {
         return Err(RequestError::RequestTooLarge { size: body.len(), limit: limits.max_soap_request });
     }
-    with_cancel(cancel, || {
+    exchange(&parsed.authority(), url, limits, cancel, || {
         let result = agent(limits)
             .post(&normalised)
             .header("Content-Type", "text/xml; charset=\"utf-8\"")
@@ -126,7 +129,56 @@ pub fn post_soap(
             .send(body.as_bytes());
         finish(result, url, limits)
     })
-    .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error })
+}
+
+/// Pauses before the retries of an exchange whose connection was refused or reset before any
+/// answer (see [`exchange`]): 3 retries, 175 ms of pauses in all.
+pub const RETRY_BACKOFF: [Duration; 3] = [Duration::from_millis(25), Duration::from_millis(50), Duration::from_millis(100)];
+
+/// Whether `error` means the router dropped the connection before it read the request, so
+/// that sending it again cannot do anything twice: a refused connect (nothing was sent), or a
+/// reset before any answer byte (a router whose backlog overflowed drops the connection that
+/// way; a router that had read the request answers before it closes).
+fn is_retryable(error: &RequestError) -> bool {
+    matches!(error, RequestError::ConnectionRefused { .. } | RequestError::ConnectionReset { .. })
+}
+
+/// One exchange with the router at `authority` (`host:port`): waits for a turn at its gate
+/// ([`gate`], so a burst never overwhelms the router), runs `attempt` with `cancel` as the
+/// token of its connection, and retries a refused or reset connection after the pauses of
+/// [`RETRY_BACKOFF`], as long as the first attempt started less than `limits.total_timeout`
+/// ago. The turn is held through the pauses, so a retry does not queue behind the burst
+/// again. Waiting for the turn is bounded by `limits.total_timeout`
+/// (`Timeout`); cancelling ends the wait, a pause or the exchange at once (`Cancelled`).
+fn exchange(
+    authority: &str,
+    url: &str,
+    limits: &HttpLimits,
+    cancel: &CancelToken,
+    mut attempt: impl FnMut() -> Result<HttpResponse, RequestError>,
+) -> Result<HttpResponse, RequestError> {
+    let total = limits.total_timeout.min(MAX_TIMEOUT);
+    let _turn = gate::enter(authority, Instant::now() + total, cancel).map_err(|error| match error {
+        GateError::Cancelled => RequestError::Cancelled,
+        GateError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(total) },
+    })?;
+    let first = Instant::now();
+    let mut pauses = RETRY_BACKOFF.iter();
+    loop {
+        let result = with_cancel(cancel, &mut attempt)
+            .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error });
+        let pause = match &result {
+            Err(error) if is_retryable(error) && first.elapsed() < total => pauses.next(),
+            _ => None,
+        };
+        let Some(pause) = pause else { return result };
+        let waiter = Waiter::new(cancel).map_err(|e| RequestError::Io { url: url.to_string(), detail: e.to_string() })?;
+        match waiter.sleep_until(Instant::now() + *pause) {
+            Ok(_) => {}
+            Err(WaitError::Cancelled) => return Err(RequestError::Cancelled),
+            Err(WaitError::Io(_)) => return result,
+        }
+    }
 }
 
 fn finish(
@@ -165,6 +217,9 @@ fn map_request_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> Requ
         ureq::Error::Http(e) => RequestError::InvalidUrl { url, reason: e.to_string() },
         ureq::Error::Io(e) => match e.kind() {
             ErrorKind::ConnectionRefused => RequestError::ConnectionRefused { url },
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                RequestError::ConnectionReset { url }
+            }
             ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
             ErrorKind::UnexpectedEof => RequestError::EmptyBody { url },
             _ => RequestError::Io { url, detail: e.to_string() },
@@ -190,5 +245,85 @@ fn map_body_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> Request
             _ => RequestError::Io { url, detail: e.to_string() },
         },
         other => RequestError::Io { url, detail: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Resets a connection at once (SO_LINGER 0, then close): the client sees ECONNRESET.
+    fn reset(stream: TcpStream) {
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        drop(stream);
+    }
+
+    /// A server whose first `resets` connections are reset before any answer; later ones get
+    /// `200 OK` with a body. Returns the URL and the count of connections.
+    fn resetting_server(resets: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/desc.xml", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(32) {
+                let Ok(mut stream) = stream else { continue };
+                if seen.fetch_add(1, Ordering::SeqCst) < resets {
+                    reset(stream);
+                    continue;
+                }
+                let mut buf = [0u8; 4096];
+                let _ = std::io::Read::read(&mut stream, &mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn a_reset_connection_is_retried_and_then_answered() {
+        let (url, count) = resetting_server(2);
+        let response = get(&url, &HttpLimits::default(), &CancelToken::new()).expect("answered on the third try");
+        assert_eq!((response.status, response.body.as_slice()), (200, b"ok".as_slice()));
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_router_that_keeps_resetting_gives_connection_reset_after_the_retries() {
+        let (url, count) = resetting_server(usize::MAX);
+        let error = get(&url, &HttpLimits::default(), &CancelToken::new()).unwrap_err();
+        assert!(matches!(error, RequestError::ConnectionReset { .. }), "{error:?}");
+        assert_eq!(count.load(Ordering::SeqCst), 1 + RETRY_BACKOFF.len(), "the first try and each retry");
+    }
+
+    #[test]
+    fn a_refused_connection_is_retried_with_the_backoff() {
+        // Bind, learn the port, close: nothing listens there, each connect is refused.
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let started = std::time::Instant::now();
+        let error = get(&url, &HttpLimits::default(), &CancelToken::new()).unwrap_err();
+        assert!(matches!(error, RequestError::ConnectionRefused { .. }), "{error:?}");
+        let pauses: Duration = RETRY_BACKOFF.iter().sum();
+        assert!(started.elapsed() >= pauses, "the retries paused {:?} in all, less than {pauses:?}", started.elapsed());
+    }
+
+    #[test]
+    fn cancelling_ends_the_pause_before_a_retry_at_once() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let limits = HttpLimits { total_timeout: Duration::from_secs(30), ..HttpLimits::default() };
+        let cancel = CancelToken::new();
+        let canceller = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            canceller.cancel();
+        });
+        let error = get(&url, &limits, &cancel).unwrap_err();
+        assert_eq!(error, RequestError::Cancelled);
     }
 }

@@ -3,6 +3,7 @@
 //! connection is ours, see `cancellable`).
 
 mod cancellable;
+pub mod gate;
 pub mod http;
 pub mod interfaces;
 pub mod resolver;
