@@ -171,7 +171,7 @@ mod tests {
                     </u:GetExternalIPAddressResponse></s:Body></s:Envelope>")
                 .into_boxed_str(),
             );
-            let (query, address) = query_external_address(&gateway(&answer_once("200 OK", body)));
+            let (query, address) = query_external_address(&gateway(&answer_once("200 OK", body)), &CancelToken::new());
             assert_eq!(address, "", "{value:?}");
             if reason.is_empty() {
                 assert_eq!(query, Report { code: 0, error: None });
