@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::cancellable::{with_cancel, CancellableConnector};
 use super::resolver::LiteralResolver;
 use crate::cancel::CancelToken;
-use crate::client::HttpLimits;
+use crate::types::HttpLimits;
 use crate::error::RequestError;
 use crate::proto::url::HttpUrl;
 
