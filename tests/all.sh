@@ -78,6 +78,9 @@ stage testbed-verify bash tests/testbed/testbed.sh verify
 # behaviour against turnutils_natdiscovery, tracker rendezvous and hole punching (~60 s).
 stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat "${CARGO_TARGET_DIR:-target}/debug/gdnat"
 stage core-e2e bash tests/e2e/core-e2e.sh
+# Issue 8 item 5: SSDP multicast dropped in the router; the unicast M-SEARCH to the default
+# gateway still finds it (~10 s).
+stage multicast-dropped bash tests/e2e/multicast-dropped.sh
 stage ipv6-e2e bash tests/e2e/ipv6-e2e.sh
 # NAT-PMP/PCP (rust/gdnat-pcp) against the real miniupnpd, incl. a router restart (~15 s).
 stage pcp-testbed bash tests/e2e/pcp-testbed.sh

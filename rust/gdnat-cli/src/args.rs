@@ -9,7 +9,7 @@ pub const USAGE: &str = "\
 usage: gdnat <command> [options]
 
 commands:
-  discover [--timeout MS] [--filter TEXT] [--ttl N] [--multicast-if X] [--local-port N] [--ipv6 yes|no]
+  discover [--timeout MS] [--filter TEXT] [--ttl N] [--multicast-if X] [--local-port N] [--ipv6 yes|no] [--gateway-search yes|no]
   external-ip [--url U]
   add <external_port> <TCP|UDP> [--internal-port P] [--client IP] [--lease SECONDS] [--desc TEXT] [--url U]
   add-any <external_port> <TCP|UDP> [same options as add]
@@ -58,11 +58,14 @@ pub struct DiscoverArgs {
     /// `--ipv6 yes|no`: search over IPv6 (FF05::C and FF02::C), as the engine's
     /// `discover_ipv6` (default no).
     pub ipv6: bool,
+    /// `--gateway-search yes|no`: also send the M-SEARCH unicast to the default gateway, so a
+    /// full-tunnel VPN or a multicast-filtering network does not hide the router (default yes).
+    pub gateway_search: bool,
 }
 
 impl Default for DiscoverArgs {
     fn default() -> Self {
-        Self { timeout_ms: 2000, filter: "InternetGatewayDevice".into(), ttl: 2, multicast_if: None, local_port: LocalPort::Ephemeral, ipv6: false }
+        Self { timeout_ms: 2000, filter: "InternetGatewayDevice".into(), ttl: 2, multicast_if: None, local_port: LocalPort::Ephemeral, ipv6: false, gateway_search: true }
     }
 }
 
@@ -158,9 +161,9 @@ const MAP_FLAGS: &[&str] = &["gateway", "interface", "timeout", "url", "protocol
 /// The longest lease `map` asks for (a week, miniupnpd's cap for "permanent").
 pub const MAX_LEASE: u32 = 604_800;
 
-const DISCOVER_FLAGS: &[&str] = &["timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
-const TARGET_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
-const MAPPING_FLAGS: &[&str] = &["url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6", "internal-port", "client", "lease", "desc"];
+const DISCOVER_FLAGS: &[&str] = &["gateway-search", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
+const TARGET_FLAGS: &[&str] = &["gateway-search", "url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6"];
+const MAPPING_FLAGS: &[&str] = &["gateway-search", "url", "timeout", "filter", "ttl", "multicast-if", "local-port", "ipv6", "internal-port", "client", "lease", "desc"];
 
 /// Positional arguments and `--flag value` / `--flag=value` options of one command.
 struct Parsed {
@@ -231,6 +234,11 @@ impl Parsed {
                 None | Some("no") => false,
                 Some("yes") => true,
                 Some(other) => return Err(UsageError(format!("--ipv6 must be yes or no, not {other:?}"))),
+            },
+            gateway_search: match self.get("gateway-search") {
+                None | Some("yes") => true,
+                Some("no") => false,
+                Some(other) => return Err(UsageError(format!("--gateway-search must be yes or no, not {other:?}"))),
             },
         })
     }
@@ -366,7 +374,7 @@ mod tests {
     #[test]
     fn discover_defaults_and_options() {
         assert_eq!(parse(&args("discover")), Ok(Command::Discover(DiscoverArgs::default())));
-        let parsed = parse(&args("discover --timeout 500 --filter rootdevice --ttl 4 --multicast-if lo --local-port 1 --ipv6 yes"));
+        let parsed = parse(&args("discover --timeout 500 --filter rootdevice --ttl 4 --multicast-if lo --local-port 1 --ipv6 yes --gateway-search no"));
         assert_eq!(
             parsed,
             Ok(Command::Discover(DiscoverArgs {
@@ -376,8 +384,10 @@ mod tests {
                 multicast_if: Some("lo".into()),
                 local_port: LocalPort::Ssdp,
                 ipv6: true,
+                gateway_search: false,
             }))
         );
+        assert!(parse(&args("discover --gateway-search maybe")).is_err());
         let Ok(Command::Discover(d)) = parse(&args("discover --local-port=5000 --filter=")) else { panic!() };
         assert_eq!((d.local_port, d.filter.as_str()), (LocalPort::Port(5000), ""));
     }

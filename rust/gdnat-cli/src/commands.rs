@@ -138,6 +138,7 @@ fn discover_options(args: &DiscoverArgs) -> DiscoverOptions {
         local_port: args.local_port,
         ipv6: args.ipv6,
         device_filter: args.filter.clone(),
+        search_default_gateway: args.gateway_search,
         ..DiscoverOptions::default()
     }
 }

@@ -215,11 +215,6 @@ macro_rules! operation_error {
                 }
             }
 
-            /// The engine's `UPNPResult` for this failure.
-            pub fn upnp_result(&self) -> crate::result_code::UpnpResult {
-                crate::result_code::UpnpResult::from_failure(self.failure())
-            }
-
             /// The router's fault, if the router answered with one.
             pub fn fault(&self) -> Option<&Fault> {
                 match self {

@@ -12,6 +12,11 @@
 //! Errors are typed per operation ([`error`]) and name the router's answer. The mapping of every
 //! failure to the Godot engine's `UPNP.UPNPResult` codes lives in exactly one place:
 //! [`result_code`].
+//!
+//! Shared plain data lives in leaf modules that depend on no other module here: [`types`]
+//! (source port, HTTP bounds, device status) and [`error`]. The dependencies go one way:
+//! `proto` ← `transport` ← `client`, and `result_code` → `error`, never back
+//! (`tests/layering.rs` checks it).
 
 pub mod cancel;
 pub mod client;
@@ -20,6 +25,7 @@ pub mod helper_threads;
 pub mod proto;
 pub mod result_code;
 pub mod transport;
+pub mod types;
 
 pub use cancel::CancelToken;
 pub use client::{

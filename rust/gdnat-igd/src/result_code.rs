@@ -128,8 +128,8 @@ impl IgdStatus {
 
     /// The status a device of this classification gets. A connected gateway is `Ok` whether its
     /// WAN address is public or not (double NAT is reported separately).
-    pub fn from_device_status(status: crate::client::DeviceStatus) -> Self {
-        use crate::client::DeviceStatus;
+    pub fn from_device_status(status: crate::types::DeviceStatus) -> Self {
+        use crate::types::DeviceStatus;
         match status {
             DeviceStatus::ConnectedPublic | DeviceStatus::ConnectedPrivate => Self::Ok,
             DeviceStatus::NotConnected => Self::UnknownDevice,
@@ -139,3 +139,29 @@ impl IgdStatus {
         }
     }
 }
+
+/// `upnp_result()` on each operation's error. It lives here, not in [`crate::error`], so that
+/// the errors do not depend on the result codes (the dependency goes one way: result codes
+/// read errors).
+macro_rules! upnp_result_of {
+    ($($error:ident),* $(,)?) => {
+        $(
+            impl crate::error::$error {
+                /// The engine's `UPNPResult` for this failure.
+                pub fn upnp_result(&self) -> UpnpResult {
+                    UpnpResult::from_failure(self.failure())
+                }
+            }
+        )*
+    };
+}
+
+upnp_result_of!(
+    AddPortMappingError,
+    AddAnyPortMappingError,
+    DeletePortMappingError,
+    GetExternalIpError,
+    GetStatusInfoError,
+    GetSpecificPortMappingEntryError,
+    GetGenericPortMappingEntryError,
+);

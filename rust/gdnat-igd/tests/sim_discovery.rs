@@ -386,6 +386,9 @@ fn huge_timeout_and_settle_do_not_overflow() {
     let mut options = options(gw.ssdp_addr(), 0);
     options.timeout = Duration::MAX;
     options.settle = Duration::MAX;
+    // With a short quiet spell discovery would end once the gateway is validated; MAX keeps it
+    // listening until the cancel below (and checks that `quiet` cannot overflow either).
+    options.quiet = Duration::MAX;
     options.http = HttpLimits { connect_timeout: Duration::MAX, total_timeout: Duration::MAX, ..LIMITS };
     let cancel = CancelToken::new();
     let worker_cancel = cancel.clone();

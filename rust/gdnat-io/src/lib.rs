@@ -9,6 +9,8 @@
 //! - [`udp`]: receive with a deadline, and a request/response [`exchange`](udp::exchange)
 //!   with a retransmit schedule, a total bound, a size cap and a source filter.
 //! - [`tcp`]: connect, read and write with a deadline ([`tcp::DeadlineStream`]).
+//! - [`gateway`]: the default route's next hop ([`default_gateway`]), which NAT-PMP/PCP talk
+//!   to and UPnP discovery also searches unicast.
 //!
 //! Every wait here is bounded by a deadline the caller gives, and every wait can be cut short
 //! by cancellation; nothing sleeps in a polling loop. Why this design (and not a socket
@@ -18,9 +20,11 @@
 //! crate, never the other way round.
 
 pub mod cancel;
+pub mod gateway;
 pub mod tcp;
 pub mod udp;
 pub mod wait;
 
 pub use cancel::{CancelHook, CancelToken};
+pub use gateway::{default_gateway, DefaultGateway, GatewayError};
 pub use wait::{Interest, WaitError, WaitOutcome, Waiter, Wake, WakeOutcome};

@@ -17,7 +17,8 @@
 pub mod client;
 pub mod epoch;
 pub mod error;
-pub mod gateway;
+/// The default-gateway lookup, shared with UPnP discovery: it lives in the leaf crate `gdnat-io`.
+pub use gdnat_io::gateway;
 pub mod wire;
 
 pub use client::{

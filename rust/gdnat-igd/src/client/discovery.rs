@@ -1,7 +1,7 @@
 //! SSDP discovery followed by per-device validation.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -32,9 +32,11 @@ const MAX_DEVICES: usize = 32;
 
 /// Discover UPnP devices and validate each one on its own.
 ///
-/// Sends the search targets together, collects answers until the first valid gateway plus
-/// `options.settle` (never past `options.timeout`: the wait ends 1 ms before it, so that the
-/// call returns within it), validates every kept device, and calls
+/// Sends the search targets together (to the multicast group and, unless turned off, unicast
+/// to the default gateway), collects answers until the first valid gateway plus
+/// `options.settle`, or earlier once every validation is in and the network has been quiet for
+/// `options.quiet` (see [`discovery_end`]; never past `options.timeout`: the wait ends 1 ms
+/// before it, so that the call returns within it), validates every kept device, and calls
 /// `on_device` as each one is classified. Returns the devices in the engine's order (most
 /// recent answer first). `Err(NoDevices)` when nothing answered; `Ok` with an empty list when
 /// answers came but none passed the filter.
@@ -70,24 +72,30 @@ pub fn discover(
 
     let mut session = Session::new(options, requested_at, waiter.waker());
     let mut buffer = [0u8; MAX_DATAGRAM];
-    let mut settle_until: Option<Instant> = None;
+    let mut gateway_found_at: Option<Instant> = None;
+    let mut last_answer_at: Option<Instant> = None;
     loop {
         if cancel.is_cancelled() {
             return Err(DiscoverError::Cancelled);
         }
-        if session.collect(on_device) && settle_until.is_none() {
-            settle_until = Some(later(Instant::now(), options.settle).min(deadline));
+        if session.collect(on_device) && gateway_found_at.is_none() {
+            gateway_found_at = Some(Instant::now());
         }
-        let end = settle_until.unwrap_or(deadline);
+        let end = discovery_end(
+            &Progress { gateway_found_at, last_answer_at, validations_running: session.running },
+            options,
+            deadline,
+        );
         if Instant::now() >= end {
             break;
         }
         // Ends with a datagram, at `end`, or when a validation hands in its result.
         if let Some((len, from)) = socket.recv_until(&mut buffer, end, &waiter)? {
+            last_answer_at = Some(Instant::now());
             session.answer(&buffer[..len], from);
         }
     }
-    let reason = if settle_until.is_some() { "a gateway was already found" } else { "the discovery timeout passed" };
+    let reason = if gateway_found_at.is_some() { "a gateway was already found" } else { "the discovery timeout passed" };
     session.stop(&waiter, on_device)?;
     if !session.any_answer {
         return Err(DiscoverError::NoDevices { millis: options.timeout.as_millis().min(u128::from(u64::MAX)) as u64 });
@@ -95,35 +103,97 @@ pub fn discover(
     Ok(session.finish(reason, on_device))
 }
 
+/// What discovery knows when it decides whether to stop listening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Progress {
+    /// When the first connected gateway was classified.
+    gateway_found_at: Option<Instant>,
+    /// When the last SSDP datagram came in.
+    last_answer_at: Option<Instant>,
+    /// Validations started and not yet handed in.
+    validations_running: usize,
+}
+
+/// When discovery stops listening (pure: the session's whole stop rule, tested without
+/// sockets). Without a connected gateway: at `deadline`. With one, found at `G`: at
+/// `G + settle` at the latest (a device whose validation hangs never holds the call longer),
+/// and earlier once every validation has handed in and no SSDP answer has come for
+/// `options.quiet`: then nothing is left to wait for but devices that have not answered at
+/// all, which `settle` could not promise either. Never past `deadline`, never before `G`.
+fn discovery_end(progress: &Progress, options: &DiscoverOptions, deadline: Instant) -> Instant {
+    let Some(found) = progress.gateway_found_at else { return deadline };
+    let settled = later(found, options.settle).min(deadline);
+    if progress.validations_running > 0 {
+        return settled;
+    }
+    let quiet_end = later(progress.last_answer_at.unwrap_or(found), options.quiet).max(found);
+    quiet_end.min(settled)
+}
+
 /// `instant + duration`, saturating at a day (a huge timeout must not overflow).
 fn later(instant: Instant, duration: Duration) -> Instant {
     instant + duration.min(Duration::from_secs(86_400))
 }
 
-/// Sends one M-SEARCH per target and group; fails only when every send failed.
+/// Sends one M-SEARCH per target and destination (see [`search_destinations`]); fails only
+/// when every send failed. The multicast searches go out first; the default-gateway lookup
+/// (a netlink / routing-socket query) happens after them so that it delays nothing.
 fn send_searches(socket: &SsdpSocket, options: &DiscoverOptions) -> Result<(), DiscoverError> {
     let targets = ssdp::search_targets(&options.device_filter);
     let mx = ssdp::mx_for_timeout(options.timeout);
-    let groups = SearchGroup::for_family(options.ipv6);
-    let destinations: Vec<(SearchGroup, SocketAddr)> = match options.target_override {
-        Some(target) => vec![(groups[0], target)],
-        None => groups.iter().map(|g| (*g, g.socket_addr())).collect(),
-    };
     let mut last_error = None;
     let mut sent = 0;
-    for (group, destination) in destinations {
-        for target in targets {
-            let datagram = ssdp::build_msearch(group.host_header(), target, mx);
-            match socket.send_to(datagram.as_bytes(), destination) {
-                Ok(()) => sent += 1,
-                Err(error) => last_error = Some(error),
+    let mut send_all = |destinations: Vec<(String, SocketAddr)>| {
+        for (host_header, destination) in destinations {
+            for target in targets {
+                let datagram = ssdp::build_msearch(&host_header, target, mx);
+                match socket.send_to(datagram.as_bytes(), destination) {
+                    Ok(()) => sent += 1,
+                    Err(error) => last_error = Some(error),
+                }
             }
         }
+    };
+    send_all(search_destinations(options, None));
+    if let Some(gateway) = unicast_search_gateway(options) {
+        send_all(vec![unicast_destination(gateway)]);
     }
     match last_error {
         Some(error) if sent == 0 => Err(error),
         _ => Ok(()),
     }
+}
+
+/// Where the M-SEARCHes go, with the HOST header each one carries: the search groups of the
+/// family (or `target_override`), then, when `gateway` is given, that gateway unicast on port
+/// 1900 (HOST names the gateway, as UDA 1.1 asks of a unicast search). Pure.
+fn search_destinations(options: &DiscoverOptions, gateway: Option<Ipv4Addr>) -> Vec<(String, SocketAddr)> {
+    let groups = SearchGroup::for_family(options.ipv6);
+    let mut destinations: Vec<(String, SocketAddr)> = match options.target_override {
+        Some(target) => vec![(groups[0].host_header().to_string(), target)],
+        None => groups.iter().map(|g| (g.host_header().to_string(), g.socket_addr())).collect(),
+    };
+    destinations.extend(gateway.map(unicast_destination));
+    destinations
+}
+
+/// The unicast search destination of `gateway`: its port 1900, HOST naming it.
+fn unicast_destination(gateway: Ipv4Addr) -> (String, SocketAddr) {
+    let destination = SocketAddr::V4(SocketAddrV4::new(gateway, ssdp::SSDP_PORT));
+    (destination.to_string(), destination)
+}
+
+/// The default gateway to search unicast, when the options ask for it and one is known: of
+/// the interface `multicast_if` names (an interface name, not an address literal), else of the
+/// system's default route. `None` over IPv6, with `target_override`, or when there is no
+/// default route (then the multicast search is all there is, as before).
+fn unicast_search_gateway(options: &DiscoverOptions) -> Option<Ipv4Addr> {
+    if !options.search_default_gateway || options.ipv6 || options.target_override.is_some() {
+        return None;
+    }
+    let interface = options.multicast_if.as_deref().filter(|name| name.parse::<std::net::IpAddr>().is_err());
+    let gateway = gdnat_io::default_gateway(interface).ok()?.address;
+    (!gateway.is_unspecified() && !gateway.is_multicast() && !gateway.is_broadcast()).then_some(gateway)
 }
 
 /// One kept device: its answer, in arrival order, and its classification once known.
@@ -335,6 +405,76 @@ pub(super) fn unvalidated(answer: &Answer, detail: impl Into<String>) -> Discove
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_waits_for_the_timeout_until_a_gateway_is_found() {
+        let (now, options) = (Instant::now(), DiscoverOptions::default());
+        let deadline = now + Duration::from_secs(2);
+        let progress = Progress { gateway_found_at: None, last_answer_at: Some(now), validations_running: 0 };
+        assert_eq!(discovery_end(&progress, &options, deadline), deadline);
+    }
+
+    #[test]
+    fn with_a_gateway_and_nothing_running_discovery_ends_after_a_quiet_spell() {
+        let now = Instant::now();
+        let options = DiscoverOptions { settle: Duration::from_millis(20), quiet: Duration::from_millis(5), ..DiscoverOptions::default() };
+        let deadline = now + Duration::from_secs(2);
+        let ms = Duration::from_millis;
+        // Answer at 0, gateway validated at 3: quiet since 0, so stop at 5.
+        let progress = Progress { gateway_found_at: Some(now + ms(3)), last_answer_at: Some(now), validations_running: 0 };
+        assert_eq!(discovery_end(&progress, &options, deadline), now + ms(5));
+        // Validated at 9, after the quiet spell had passed: stop at once (at 9).
+        let progress = Progress { gateway_found_at: Some(now + ms(9)), ..progress };
+        assert_eq!(discovery_end(&progress, &options, deadline), now + ms(9));
+        // A later answer (another device) pushes the end out: 12 + 5.
+        let progress = Progress { last_answer_at: Some(now + ms(12)), ..progress };
+        assert_eq!(discovery_end(&progress, &options, deadline), now + ms(17));
+        // ... but never past found + settle (9 + 20).
+        let progress = Progress { last_answer_at: Some(now + ms(40)), ..progress };
+        assert_eq!(discovery_end(&progress, &options, deadline), now + ms(29));
+        // Nor past the deadline.
+        assert_eq!(discovery_end(&progress, &options, now + ms(10)), now + ms(10));
+    }
+
+    #[test]
+    fn a_validation_still_running_holds_discovery_until_settle() {
+        let now = Instant::now();
+        let options = DiscoverOptions { settle: Duration::from_millis(20), quiet: Duration::from_millis(5), ..DiscoverOptions::default() };
+        let progress = Progress { gateway_found_at: Some(now), last_answer_at: Some(now), validations_running: 1 };
+        assert_eq!(discovery_end(&progress, &options, now + Duration::from_secs(2)), now + Duration::from_millis(20));
+        let huge = DiscoverOptions { settle: Duration::MAX, quiet: Duration::MAX, ..options };
+        let deadline = now + Duration::from_secs(3);
+        assert_eq!(discovery_end(&progress, &huge, deadline), deadline);
+        assert_eq!(discovery_end(&Progress { validations_running: 0, ..progress }, &huge, deadline), deadline);
+    }
+
+    #[test]
+    fn the_default_gateway_is_searched_unicast_after_the_group() {
+        let options = DiscoverOptions::default();
+        let gateway: Ipv4Addr = "10.77.0.1".parse().unwrap();
+        let destinations = search_destinations(&options, Some(gateway));
+        let hosts: Vec<(&str, String)> = destinations.iter().map(|(h, d)| (h.as_str(), d.to_string())).collect();
+        assert_eq!(
+            hosts,
+            vec![
+                ("239.255.255.250:1900", "239.255.255.250:1900".to_string()),
+                ("10.77.0.1:1900", "10.77.0.1:1900".to_string()),
+            ]
+        );
+        assert_eq!(search_destinations(&options, None).len(), 1);
+        let datagram = ssdp::build_msearch(&destinations[1].0, "ssdp:all", 2);
+        assert!(datagram.contains("HOST: 10.77.0.1:1900\r\n"), "{datagram}");
+    }
+
+    #[test]
+    fn no_unicast_search_over_ipv6_with_an_override_or_when_turned_off() {
+        let off = DiscoverOptions { search_default_gateway: false, ..DiscoverOptions::default() };
+        assert_eq!(unicast_search_gateway(&off), None);
+        let v6 = DiscoverOptions { ipv6: true, ..DiscoverOptions::default() };
+        assert_eq!(unicast_search_gateway(&v6), None);
+        let overridden = DiscoverOptions { target_override: Some("127.0.0.1:1900".parse().unwrap()), ..DiscoverOptions::default() };
+        assert_eq!(unicast_search_gateway(&overridden), None);
+    }
 
     #[test]
     fn link_local_locations_get_the_zone_they_were_heard_in() {

@@ -10,31 +10,10 @@ mod validate;
 pub use discovery::discover;
 pub use gateway::{CancellableGateway, Gateway};
 pub use validate::validate_device_at;
+// Shared with the transports and the result codes, so defined in the leaf module `types`.
+pub use crate::types::{DeviceStatus, HttpLimits, LocalPort};
 
 use std::time::Duration;
-
-/// Source port of the SSDP socket, as the engine's `discover_local_port` sets it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum LocalPort {
-    /// Let the system pick (`discover_local_port` 0, or any value outside 1..=65535).
-    #[default]
-    Ephemeral,
-    /// Port 1900 (`discover_local_port` 1).
-    Ssdp,
-    /// That port (`discover_local_port` 2..=65535).
-    Port(u16),
-}
-
-impl LocalPort {
-    /// The engine's reading of `discover_local_port`.
-    pub fn from_engine(value: i64) -> Self {
-        match value {
-            1 => Self::Ssdp,
-            2..=65535 => Self::Port(value as u16),
-            _ => Self::Ephemeral,
-        }
-    }
-}
 
 /// How to discover.
 #[derive(Clone, Debug)]
@@ -54,8 +33,12 @@ pub struct DiscoverOptions {
     /// Empty or containing `InternetGatewayDevice`, `WANIPConnection`, `WANPPPConnection` or
     /// `rootdevice` sends the IGD-oriented targets together; anything else sends `ssdp:all`.
     pub device_filter: String,
-    /// How long to keep listening after the first valid gateway was found.
+    /// The longest time to keep listening after the first valid gateway was found (while
+    /// other devices' validations are still running).
     pub settle: Duration,
+    /// Once a valid gateway is known and every validation has handed in, discovery stops when
+    /// no SSDP answer has come for this long (at most `settle` after the gateway was found).
+    pub quiet: Duration,
     /// Bounds for each description fetch and SOAP call during validation.
     pub http: HttpLimits,
     /// Where to send the M-SEARCH instead of the multicast group (tests only).
@@ -64,6 +47,11 @@ pub struct DiscoverOptions {
     /// queue); `None` is the start. Discoveries requested before a validation of the same
     /// device finished share its result (`probe_cache`).
     pub requested_at: Option<std::time::Instant>,
+    /// Also send the M-SEARCH unicast to the IPv4 default gateway (of the interface
+    /// `multicast_if` names, or the system's default route), so that a full-tunnel VPN or a
+    /// Wi-Fi that filters multicast does not hide the router. Its answers are deduplicated with
+    /// the multicast ones by description URL. Ignored over IPv6 and with `target_override`.
+    pub search_default_gateway: bool,
 }
 
 impl Default for DiscoverOptions {
@@ -76,60 +64,12 @@ impl Default for DiscoverOptions {
             ipv6: false,
             device_filter: "InternetGatewayDevice".into(),
             settle: Duration::from_millis(20),
+            quiet: Duration::from_millis(5),
             http: HttpLimits::default(),
             target_override: None,
             requested_at: None,
+            search_default_gateway: true,
         }
-    }
-}
-
-/// Time and size bounds of one HTTP exchange with a router.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HttpLimits {
-    /// TCP connect timeout.
-    pub connect_timeout: Duration,
-    /// The whole exchange, from connect to the last body byte.
-    pub total_timeout: Duration,
-    /// Largest body read; more is `RequestError::BodyTooLarge`.
-    pub max_body: usize,
-    /// Largest SOAP request body sent; more is `RequestError::RequestTooLarge` and nothing is
-    /// sent. 2048 matches the engine's miniupnpc.
-    pub max_soap_request: usize,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_millis(2000),
-            total_timeout: Duration::from_millis(4000),
-            max_body: 256 * 1024,
-            max_soap_request: 2048,
-        }
-    }
-}
-
-/// What validation found a discovered device to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DeviceStatus {
-    /// An IGD that reports Connected/Up and a public WAN address.
-    ConnectedPublic,
-    /// An IGD that reports Connected/Up with a private, reserved, empty or unobtainable WAN
-    /// address: double NAT or CGNAT. Still usable for mapping on its own segment.
-    ConnectedPrivate,
-    /// An IGD whose connection services all report not connected.
-    NotConnected,
-    /// The description was fetched but has no WANIPConnection/WANPPPConnection service.
-    NotIgd,
-    /// The description could not be fetched (connect failure, timeout, non-200 status, too large).
-    HttpError,
-    /// The description answer was 200 with an empty body.
-    EmptyAnswer,
-}
-
-impl DeviceStatus {
-    /// Whether port mapping can be attempted on this device.
-    pub fn is_connected(self) -> bool {
-        matches!(self, Self::ConnectedPublic | Self::ConnectedPrivate)
     }
 }
 

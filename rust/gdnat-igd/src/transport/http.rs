@@ -14,7 +14,7 @@ use super::cancellable::{with_cancel, CancellableConnector};
 use super::gate::{self, GateError};
 use super::resolver::LiteralResolver;
 use crate::cancel::CancelToken;
-use crate::client::HttpLimits;
+use crate::types::HttpLimits;
 use crate::error::RequestError;
 use crate::proto::url::HttpUrl;
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 use gdnat_io::{Interest, WaitError, Waiter, WakeOutcome};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::client::LocalPort;
+use crate::types::LocalPort;
 use crate::error::DiscoverError;
 use crate::proto::ssdp::SSDP_PORT;
 

@@ -1,8 +1,10 @@
 //! The gateway to talk to: the next hop of the default route, for the interface the caller
 //! chooses or the system's default interface. The lookup is `netdev`'s (netlink on Linux, the
 //! routing socket on macOS, IP Helper on Windows); why a crate and not our own code is written
-//! in `docs/nat-pmp-pcp.md`. Callers that know the gateway skip this and give its address to
-//! [`crate::ClientOptions::new`].
+//! in `docs/nat-pmp-pcp.md`. It lives in this leaf crate because two protocol clients need it:
+//! NAT-PMP/PCP (`gdnat-pcp`) talks to the gateway, and UPnP discovery (`gdnat-igd`) also sends
+//! its M-SEARCH to it unicast (a full-tunnel VPN or a multicast-filtering Wi-Fi hides the
+//! multicast group). Neither protocol crate depends on the other.
 
 use std::net::{IpAddr, Ipv4Addr};
 
