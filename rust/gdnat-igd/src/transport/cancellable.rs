@@ -72,7 +72,7 @@ impl Connector<()> for CancellableConnector {
         for addr in details.addrs.iter() {
             match gdnat_io::tcp::connect(*addr, connect_deadline, &waiter) {
                 Ok(stream) => {
-                    let stream = DeadlineStream::new(stream, waiter, connect_deadline).map_err(ureq::Error::Io)?;
+                    let stream = DeadlineStream::from_connected(stream, waiter, connect_deadline);
                     let config = details.config;
                     let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
                     return Ok(Some(CancellableTransport { stream, buffers }));
