@@ -175,10 +175,10 @@ func check_20_external_address() -> void:
 		var r = p.upnp_with([_gw(p)]).query_external_address()
 		return [r, soap.requests().size(), _summary_first()],
 		{"printed": [], "spec": ["203.0.113.7", 1, ["POST /ctl HTTP/1.1", '"%s#GetExternalIPAddress"' % WANIP1, []]]})
-	t.compare("20 20-char value (D6: not truncated)", func(p):
+	t.compare("20 20-char value that is no IP address (D11: a failure, not a truncated address)", func(p):
 		soap.begin(FakeSoap.ok("GetExternalIPAddress", WANIP1, {"NewExternalIPAddress": "12345678901234567890"}))
 		return _gw(p).query_external_address(),
-		{"spec": "123456789012345", "allowed": "D6", "engine": "123456789012345", "ours": "12345678901234567890"})
+		{"spec": "123456789012345", "allowed": "D11", "engine": "123456789012345", "ours": ""})
 	t.compare("20 IPv6 value 2001:db8:1:2::7777 (D6)", func(p):
 		soap.begin(FakeSoap.ok("GetExternalIPAddress", WANIP1, {"NewExternalIPAddress": "2001:db8:1:2::7777"}))
 		return _gw(p).query_external_address(),
