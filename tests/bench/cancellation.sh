@@ -206,16 +206,10 @@ text = "\n".join(header + table)
 print(text)
 print(f"{passed} passed, {failed} failed")
 if write_docs == "1":
-    begin, end = "<!-- generated: bash tests/bench/cancellation.sh -->", "<!-- end generated -->"
-    doc = open(docs_path).read()
-    block = f"{begin}\n{text}\n{end}"
-    if begin in doc:
-        head, rest = doc.split(begin, 1)
-        tail = rest.split(end, 1)[1] if end in rest else ""
-        doc = head + block + tail
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    open(docs_path, "w").write(doc)
+    # The marked section is replaced by tests/docs/generated.py, the one writer of generated
+    # sections (it fails unless the doc has exactly one section of this command).
+    generated = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(docs_path))), "tests", "docs", "generated.py")
+    subprocess.run([sys.executable, generated, "replace", docs_path, "bash tests/bench/cancellation.sh"], input=text + "\n", text=True, check=True)
     print(f"cancellation.sh: wrote the section of {docs_path}")
 sys.exit(1 if (check == "1" and failed) else 0)
 PY

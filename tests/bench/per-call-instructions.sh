@@ -148,7 +148,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$RESULTS" "$ENGINE" "$LOW" "$HIGH" "$LOAD_START" "$LOAD_END" "$WRITE" "$ROOT_DIR/docs/benchmarks.md" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$COMMAND_LINE" <<'PY'
-import datetime, os, sys
+import datetime, os, subprocess, sys
 results, engine, low, high, load_start, load_end, write, docs, commit, command = sys.argv[1:]
 rows = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
 base = rows[0] if engine == "1" else None
@@ -182,15 +182,9 @@ header = [
 text = "\n".join(header + table)
 print(text)
 if write == "1":
-    begin, end = "<!-- generated: bash tests/bench/per-call-instructions.sh -->", "<!-- end generated -->"
-    doc = open(docs).read()
-    block = f"{begin}\n{text}\n{end}"
-    if begin in doc:
-        head, rest = doc.split(begin, 1)
-        tail = rest.split(end, 1)[1] if end in rest else ""
-        doc = head + block + tail
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    open(docs, "w").write(doc)
+    # The marked section is replaced by tests/docs/generated.py, the one writer of generated
+    # sections (it fails unless the doc has exactly one section of this command).
+    generated = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(docs))), "tests", "docs", "generated.py")
+    subprocess.run([sys.executable, generated, "replace", docs, "bash tests/bench/per-call-instructions.sh"], input=text + "\n", text=True, check=True)
     print(f"per-call-instructions.sh: wrote the section of {docs}")
 PY
