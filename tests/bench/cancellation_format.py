@@ -13,6 +13,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs"))
+import section_format  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 GENERATOR = os.path.join(HERE, "cancellation.sh")
 HEADING = "## Cancellation: quitting and freeing never wait on the network (issue 13)"
@@ -26,28 +29,14 @@ def generator_rows():
 
 
 def check(text):
-    lines = text.splitlines()
-    problems = []
     expected = generator_rows()
     if not expected:
-        problems.append(f"no rows found in {GENERATOR} (the check cannot run)")
-    if not lines or lines[0] != HEADING:
-        problems.append(f"first line is not the heading {HEADING!r}")
-    if not any(l.startswith("- date: ") for l in lines):
-        problems.append("no '- date:' line")
-    if not any(l.startswith("- machine: ") for l in lines):
-        problems.append("no '- machine:' line")
-    if TABLE_HEADER not in lines:
-        problems.append("no table header")
-        return problems
-    body = [l for l in lines[lines.index(TABLE_HEADER) + 2:] if l.startswith("| ")]
-    found = [l[2:].split(" | ")[0] for l in body]
-    if found != expected:
-        problems.append(f"table rows {found} are not the generator's rows {expected}")
-    for l in body:
-        if l.count(" | ") != 3 or not l.endswith(" |"):
-            problems.append(f"row without four cells: {l}")
-    return problems
+        return [f"no rows found in {GENERATOR} (the check cannot run)"]
+    found, rows = section_format.problems(text, HEADING, ("- date: ", "- machine: "), TABLE_HEADER, 4)
+    labels = [row[0] for row in rows]
+    if rows and labels != expected:
+        found.append(f"table rows {labels} are not the generator's rows {expected}")
+    return found
 
 
 if __name__ == "__main__":

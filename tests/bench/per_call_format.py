@@ -13,6 +13,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs"))
+import section_format  # noqa: E402
+
 GENERATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "per-call-instructions.sh")
 HEADING = "## Cost of one add/delete call, counted (issue 8, speed)"
 NUMBER = re.compile(r"^[0-9][0-9,]*(\.[0-9]+)?$")
@@ -28,28 +31,14 @@ def generator_table_header():
 
 
 def check(text):
-    lines = text.splitlines()
-    problems = []
     header = generator_table_header()
     if header is None:
         return [f"no table header found in {GENERATOR} (the check cannot run)"]
-    if not lines or lines[0] != HEADING:
-        problems.append(f"first line is not the heading {HEADING!r}")
-    for key in ("- command: ", "- date: ", "- machine: "):
-        if not any(l.startswith(key) for l in lines):
-            problems.append(f"no '{key.strip()}' line")
-    if header not in lines:
-        return problems + ["the table header is not the generator's"]
-    rows = [l for l in lines[lines.index(header) + 2:] if l.startswith("| ")]
-    if not rows:
-        problems.append("no table rows")
+    found, rows = section_format.problems(text, HEADING, ("- command: ", "- date: ", "- machine: "), header, 6)
     for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        if len(cells) != 6:
-            problems.append(f"row without six cells: {row}")
-        elif not (NUMBER.match(cells[1]) and NUMBER.match(cells[3])):
-            problems.append(f"row whose counts are not numbers: {row}")
-    return problems
+        if len(row) == 6 and not (NUMBER.match(row[1]) and NUMBER.match(row[3])):
+            found.append(f"row whose counts are not numbers: {row}")
+    return found
 
 
 if __name__ == "__main__":
