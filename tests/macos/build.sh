@@ -69,8 +69,8 @@ fi
 [ -f "$dest" ] || { fail file "no $dest"; finish; }
 echo "INFO checking $dest ($(stat -c %s "$dest") bytes) with $LIPO, $OBJDUMP, $NM"
 
-archs=$("$LIPO" -archs "$dest" 2>&1 | tr ' ' '\n' | sort | tr '\n' ' ')
-if [ "$archs" = "arm64 x86_64 " ]; then
+archs=$("$LIPO" -archs "$dest" 2>&1 | xargs -n1 | sort | xargs)
+if [ "$archs" = "arm64 x86_64" ]; then
     pass universal "fat Mach-O with slices: $archs"
 else
     fail universal "want exactly arm64 and x86_64 slices, llvm-lipo says: $archs"
@@ -96,7 +96,7 @@ for arch in x86_64 arm64; do
     own=$(grep -m1 . <<<"$("$OBJDUMP" --macho --dylib-id --arch="$arch" "$dest" 2>/dev/null | sed 1d)")
     others=$(grep -vE '^(/usr/lib/|/System/Library/)' <<<"$dylibs" | grep -vxF "${own:-/nonexistent}" || true)
     if [ -n "$dylibs" ] && [ -z "$others" ]; then
-        pass "$arch.system-libraries-only" "$(tr '\n' ' ' <<<"$dylibs")"
+        pass "$arch.system-libraries-only" "$(grep -vxF "${own:-/nonexistent}" <<<"$dylibs" | tr '\n' ' ')(own install name: $own)"
     else
         fail "$arch.system-libraries-only" "non-system libraries: ${others:-<none listed at all>}"
     fi
