@@ -117,10 +117,13 @@ done
 # The DLL must export the GDExtension entry symbol and import Windows' own DLLs only (no
 # libgcc_s/libwinpthread/libstdc++ from mingw, which a player's Windows does not have).
 OBJDUMP=x86_64-w64-mingw32-objdump
-imports=$($OBJDUMP -p "$out/gdnat.dll" | awk '/DLL Name:/ {print tolower($3)}' | sort -u)
+# (objdump's output is read into a variable first: `objdump | grep -q` fails under pipefail
+# when grep stops reading early.)
+headers=$($OBJDUMP -p "$out/gdnat.dll") || die "$OBJDUMP cannot read $out/gdnat.dll"
+imports=$(awk '/DLL Name:/ {print tolower($3)}' <<<"$headers" | sort -u)
 foreign=$(grep -vE '^(kernel32|ntdll|ws2_32|iphlpapi|userenv|msvcrt|bcrypt|bcryptprimitives|advapi32|api-ms-win-[a-z0-9-]+)\.dll$' <<<"$imports" || true)
 [ -n "$imports" ] && [ -z "$foreign" ] || die "gdnat.dll imports non-system DLLs: ${foreign:-<no imports read>}"
-$OBJDUMP -p "$out/gdnat.dll" | grep -qE '\] gdext_rust_init$' || die "gdnat.dll does not export gdext_rust_init"
+grep -qE '\] gdext_rust_init$' <<<"$headers" || die "gdnat.dll does not export gdext_rust_init"
 say "gdnat.dll exports gdext_rust_init and imports only: $(tr '\n' ' ' <<<"$imports")"
 dest="addons/gdnat/bin/gdnat.windows.x86_64.$profile.dll"
 cmp -s "$out/gdnat.dll" "$dest" || { cp "$out/gdnat.dll" "$dest.tmp" && mv "$dest.tmp" "$dest"; }

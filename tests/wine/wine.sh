@@ -55,7 +55,9 @@ require_test_netns() {
     gdnat_require_netns || die "refusing to run Wine in the machine's own network namespace"
     local pid
     for pid in $(pgrep -f "^$WINESERVER" 2>/dev/null || true); do
-        tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "WINEPREFIX=$PREFIX_IN_ROOT" || continue
+        local environ
+        environ=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null) || continue
+        grep -qx "WINEPREFIX=$PREFIX_IN_ROOT" <<<"$environ" || continue
         [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$OUR_NETNS" ] \
             || die "the wineserver of prefix $NAME (pid $pid) runs in another network namespace"
     done
