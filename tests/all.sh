@@ -117,6 +117,16 @@ else
 fi
 
 echo
+# A digest of each failed stage: the lines that name a failure, then the stage's last lines, so
+# that the end of this output (often all a CI viewer shows) holds the cause of every failure.
+for name in "${failed_stages[@]}"; do
+    log="$GDNAT_LOGS/stage-$name.log"
+    [[ -f $log ]] || continue
+    echo "--- digest of $name ($log)"
+    grep -E '(^|[^A-Z])(FAIL|FAILED|ERROR|error(\[E[0-9]+\])?:|panicked)' "$log" | grep -v '^=== ' | head -12
+    echo "--- last lines of $name"
+    tail -8 "$log"
+done
 if ((failed)); then echo "failed stages: ${failed_stages[*]}"; fi
 echo "stages: $passed passed, $failed failed"
 ((failed == 0))

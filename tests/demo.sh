@@ -10,6 +10,7 @@ if [[ $(id -u) != 0 ]]; then
     echo "tests/demo.sh needs root (it creates network namespaces); run it with sudo" >&2
     exit 2
 fi
-bash tests/setup.sh
+# The demo needs no cross-build tools (mingw, zig, Wine): those are for the test command only.
+bash tests/setup.sh --no-cross
 bash tests/build.sh
 exec bash tests/demo/run-demo.sh "$@"

@@ -130,7 +130,7 @@ dirty=$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo " (with unco
     echo "godot-rust: $(grep -A1 '^name = "godot"$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p'), api-4-3 (Godot 4.3+)"
     echo "linux x86_64: cargo build --release (host toolchain)"
     echo "windows x86_64: $(cat "$TARGET_DIR/windows-toolchain-release.txt" 2>/dev/null || echo 'toolchain path not recorded (--skip-build)')"
-    echo "macos universal: cargo zigbuild --release --target universal2-apple-darwin; zig $(python3 -m ziglang version 2>/dev/null || echo ?), $(cargo-zigbuild --version 2>/dev/null || echo cargo-zigbuild ?)"
+    echo "macos universal: cargo zigbuild --release --target universal2-apple-darwin; zig $(source tests/lib/zig-env.sh; gdnat_zig_version || echo ?), $(cargo-zigbuild --version 2>/dev/null || echo cargo-zigbuild ?)"
     echo
     (cd "$ADDON" && sha256sum bin/*)
 } > "$ADDON/BUILD-INFO.txt"

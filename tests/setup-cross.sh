@@ -6,14 +6,15 @@
 #   - rustup targets x86_64-pc-windows-gnu, x86_64-apple-darwin, aarch64-apple-darwin (when
 #     rustup cannot fetch them, tests/windows/build.sh falls back to Debian's packages; the
 #     macOS build then cannot run and says so);
-#   - PyPI: ziglang (the zig compiler cargo-zigbuild links with), pinned;
+#   - PyPI: ziglang (the zig compiler cargo-zigbuild links with), pinned, in a venv of its own
+#     (tests/lib/zig-env.sh; needs Debian's python3-venv);
 #   - crates.io: cargo-zigbuild, pinned, `cargo install --locked` (kept in ~/.cargo/bin);
 #   - Wine 10 in its own cached Debian sid root (tests/wine/provision.sh).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ZIGLANG_VERSION=0.17.0
 ZIGBUILD_VERSION=0.24.1
-PACKAGES=(gcc-mingw-w64-x86-64 llvm zip unzip debootstrap)
+PACKAGES=(gcc-mingw-w64-x86-64 llvm zip unzip debootstrap python3-venv)
 TARGETS=(x86_64-pc-windows-gnu x86_64-apple-darwin aarch64-apple-darwin)
 
 say() { echo "setup-cross: $*"; }
@@ -43,10 +44,12 @@ else
     say "WARNING: no rustup: Windows builds use Debian's packages (tests/windows/build.sh --toolchain debian); macOS builds need rustup's targets"
 fi
 
-if [ "$(python3 -m ziglang version 2>/dev/null)" != "$ZIGLANG_VERSION" ]; then
-    say "pip install ziglang==$ZIGLANG_VERSION"
-    timeout 600 python3 -m pip install -q "ziglang==$ZIGLANG_VERSION" || die "pip install ziglang failed"
+source "$HERE/lib/zig-env.sh"
+if [ "$(gdnat_zig_version)" != "$ZIGLANG_VERSION" ]; then
+    say "pip install ziglang==$ZIGLANG_VERSION into $GDNAT_ZIG_HOME/venv"
+    gdnat_zig_install "$ZIGLANG_VERSION" || die "pip install ziglang==$ZIGLANG_VERSION into $GDNAT_ZIG_HOME/venv failed"
 fi
+gdnat_zig_env || die "no zig runs in $GDNAT_ZIG_HOME/bin"
 
 if ! cargo-zigbuild --version 2>/dev/null | grep -q " $ZIGBUILD_VERSION\$"; then
     say "cargo install --locked cargo-zigbuild --version $ZIGBUILD_VERSION (a few minutes, once)"
@@ -55,4 +58,4 @@ if ! cargo-zigbuild --version 2>/dev/null | grep -q " $ZIGBUILD_VERSION\$"; then
 fi
 
 bash "$HERE/wine/provision.sh" || die "Wine provisioning failed"
-say "ready in $(( $(date +%s) - t0 )) s: mingw $(x86_64-w64-mingw32-gcc -dumpversion), zig $(python3 -m ziglang version), $(cargo-zigbuild --version), $(cat "${GDNAT_CACHE:-$HOME/.cache/gdnat}/wine-sid/.gdnat-wine-provisioned")"
+say "ready in $(( $(date +%s) - t0 )) s: mingw $(x86_64-w64-mingw32-gcc -dumpversion), zig $(gdnat_zig_version), $(cargo-zigbuild --version), $(cat "${GDNAT_CACHE:-$HOME/.cache/gdnat}/wine-sid/.gdnat-wine-provisioned")"

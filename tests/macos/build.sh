@@ -51,7 +51,8 @@ lib="$TARGET_DIR/$TRIPLE/$profile/libgdnat.dylib"
 dest="addons/gdnat/bin/libgdnat.macos.$profile.dylib"
 if [ "$build" = yes ]; then
     command -v cargo-zigbuild >/dev/null || { fail build "cargo-zigbuild is missing (tests/setup.sh installs it)"; finish; }
-    python3 -m ziglang version >/dev/null 2>&1 || { fail build "python3 -m ziglang is missing (pip install ziglang; tests/setup.sh does)"; finish; }
+    source tests/lib/zig-env.sh
+    gdnat_zig_env || { fail build "no zig in $GDNAT_ZIG_HOME/bin (tests/setup-cross.sh installs it)"; finish; }
     rustup target list --installed | grep -qx aarch64-apple-darwin && rustup target list --installed | grep -qx x86_64-apple-darwin \
         || timeout 300 rustup target add aarch64-apple-darwin x86_64-apple-darwin \
         || { fail build "rustup cannot add the macOS targets"; finish; }
@@ -60,7 +61,7 @@ if [ "$build" = yes ]; then
     t0=$SECONDS
     # No macOS SDK here: zig links against its own libSystem stubs (the SDK warnings are expected).
     if cargo zigbuild "${flags[@]}" 2>&1 | grep -v "^warning: .*SDK" ; [ "${PIPESTATUS[0]}" = 0 ]; then
-        pass build "cargo zigbuild ${flags[*]} ($((SECONDS - t0)) s, zig $(python3 -m ziglang version), $(cargo-zigbuild --version 2>/dev/null))"
+        pass build "cargo zigbuild ${flags[*]} ($((SECONDS - t0)) s, zig $(gdnat_zig_version), $(cargo-zigbuild --version 2>/dev/null))"
     else
         fail build "cargo zigbuild ${flags[*]} failed"; finish
     fi

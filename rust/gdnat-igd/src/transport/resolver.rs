@@ -47,34 +47,43 @@ fn literal_address(uri: &Uri) -> Option<SocketAddr> {
     if let Some((address, zone)) = host.split_once('%') {
         let ip: Ipv6Addr = address.parse().ok()?;
         let zone = zone.strip_prefix("25").filter(|z| !z.is_empty()).unwrap_or(zone);
-        return Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id(zone)?)));
+        return Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope_id(&percent_decoded(zone)?)?)));
     }
     let ip: IpAddr = host.parse().ok()?;
     Some(SocketAddr::new(ip, port))
 }
 
-/// The scope id of an IPv6 zone: an interface index as written, or (on Linux) the index of the
-/// interface of that name.
+/// A zone with its `%XX` escapes decoded (a Windows adapter name may hold spaces); `None` when an
+/// escape is broken or the result is not UTF-8.
+fn percent_decoded(zone: &str) -> Option<String> {
+    let bytes = zone.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The scope id of an IPv6 zone: an interface index as written, or the index of the interface of
+/// that name ([`super::interfaces::index_of_name`]: the same lookup on Linux, macOS and Windows,
+/// in the calling thread's network namespace).
 pub fn scope_id(zone: &str) -> Option<u32> {
     if let Ok(index) = zone.parse::<u32>() {
         return Some(index);
     }
-    interface_index(zone)
-}
-
-#[cfg(target_os = "linux")]
-fn interface_index(name: &str) -> Option<u32> {
-    let valid = !name.is_empty() && name.len() < 16 && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let valid = !zone.is_empty() && zone.len() <= 256 && !zone.chars().any(|c| c.is_control() || c == '/');
     if !valid {
         return None;
     }
-    std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).ok()?.trim().parse().ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn interface_index(_name: &str) -> Option<u32> {
-    None
+    super::interfaces::index_of_name(zone)
 }
 
 #[cfg(test)]
@@ -94,14 +103,29 @@ mod tests {
         assert_eq!(literal_address(&uri("https://10.0.0.1/")), None);
     }
 
+    /// The name and index of the interface that holds 127.0.0.1 (`lo` on Linux, `Loopback
+    /// Pseudo-Interface 1` on Windows).
+    fn loopback_interface() -> (String, u32) {
+        let list = if_addrs::get_if_addrs().expect("the interface list");
+        let lo = list.into_iter().find(|i| i.ip() == IpAddr::from([127, 0, 0, 1])).expect("an interface with 127.0.0.1");
+        (lo.name, lo.index.expect("an interface index"))
+    }
+
     #[test]
     fn link_local_zones_become_scope_ids() {
         let expect = |scope| Some(SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 5000, 0, scope)));
         assert_eq!(literal_address(&uri("http://[fe80::1%252]:5000/rootDesc.xml")), expect(2));
         assert_eq!(literal_address(&uri("http://[fe80::1%2517]:5000/x")), expect(17));
-        assert_eq!(literal_address(&uri("http://[fe80::1%25lo]:5000/x")), expect(1), "lo is interface 1 in every namespace");
+        let (loopback_name, loopback_index) = loopback_interface();
+        let zoned = format!("http://[fe80::1%25{}]:5000/x", loopback_name.replace(' ', "%20"));
+        assert_eq!(literal_address(&uri(&zoned)), expect(loopback_index), "{loopback_name} is interface {loopback_index}");
+        #[cfg(target_os = "linux")]
+        assert_eq!(scope_id("lo"), Some(1), "lo is interface 1 in every Linux namespace");
         assert_eq!(literal_address(&uri("http://[fe80::1%25no-such-if0]:5000/x")), None);
         assert_eq!(literal_address(&uri("http://[fe80::1]:5000/x")), Some("[fe80::1]:5000".parse().unwrap()));
+        assert_eq!(percent_decoded("Loopback%20Pseudo-Interface%201").as_deref(), Some("Loopback Pseudo-Interface 1"));
+        assert_eq!(percent_decoded("bad%2"), None);
+        assert_eq!(percent_decoded("bad%zz"), None);
         assert_eq!(scope_id(".."), None);
         assert_eq!(scope_id("../../x"), None);
     }
