@@ -13,9 +13,24 @@ use gdnat_simgw::{scenario, SimGateway};
 /// A file in a directory of its own for each test (`test`), so tests running at once never
 /// share one.
 fn scratch_in(test: &str, name: &str) -> PathBuf {
+    scratch_dir(test).join(name)
+}
+
+/// The directory of `test`'s files, made if needed: `$TMPDIR/gdnat-record-test-<pid>-<test>`.
+fn scratch_dir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gdnat-record-test-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir
+}
+
+/// Removes `test`'s directory, and only that: the name is checked before anything is deleted.
+/// (This test once removed the parent of `scratch_in(test, "")`, which is the temporary
+/// directory itself, and wiped the machine's whole /tmp on every run.)
+fn remove_scratch_dir(test: &str) {
+    let dir = scratch_dir(test);
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    assert!(name.starts_with("gdnat-record-test-") && name.ends_with(test), "refusing to remove {}", dir.display());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -43,6 +58,7 @@ fn a_probe_is_recorded_saved_and_loaded_back() {
     let natpmp = GatewayRecord { method: Method::NatPmp, upnp_url: None, ..record };
     natpmp.save(&path).unwrap();
     assert_eq!(GatewayRecord::load(&path).unwrap(), Some(natpmp));
+    remove_scratch_dir("roundtrip");
     igd.stop();
     pmp.stop();
 }
@@ -92,5 +108,6 @@ fn bad_files_get_typed_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     assert!(matches!(GatewayRecord::load(&dir), Err(RecordError::Io { .. })));
     assert!(matches!(GatewayRecord { gateway: IpAddr::V4(Ipv4Addr::LOCALHOST), pmp_port: 1, method: Method::Upnp, upnp_url: None, probed_unix: 0 }.save(&scratch("no-such-dir/x")), Err(RecordError::Io { .. })));
-    let _ = std::fs::remove_dir_all(scratch("").parent().unwrap());
+    remove_scratch_dir("bad");
+    assert!(std::env::temp_dir().is_dir(), "the temporary directory itself is still there");
 }
