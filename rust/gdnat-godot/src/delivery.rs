@@ -61,6 +61,28 @@ pub trait MappingSignals: AsyncHost {
     fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str);
 }
 
+/// Implements [`MappingSignals`] for a class that declares the three signals
+/// `port_mapping_added`, `port_mapping_deleted` and `external_address_queried` (`NatUPNP` and
+/// `NatUPNPDevice`): one body for both, since godot-rust's typed signals are per class.
+macro_rules! impl_mapping_signals {
+    ($class:ty) => {
+        impl $crate::delivery::MappingSignals for $class {
+            fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+                this.signals().port_mapping_added().emit(result, port, proto);
+            }
+
+            fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
+                this.signals().port_mapping_deleted().emit(result, port, proto);
+            }
+
+            fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str) {
+                this.signals().external_address_queried().emit(result, address);
+            }
+        }
+    };
+}
+pub(crate) use impl_mapping_signals;
+
 /// Delivers an add, delete or query outcome: prints the failure's message (as the blocking
 /// call does) and emits the matching signal. Any other outcome is not delivered here (no
 /// class gets one it does not handle; a discovery outcome is ignored).

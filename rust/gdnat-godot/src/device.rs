@@ -6,7 +6,7 @@ use gdnat_igd::CancelToken;
 use godot::prelude::*;
 
 use crate::convert::{gateway_from, DeviceData};
-use crate::delivery::{self, print_report, AsyncHost, MappingSignals};
+use crate::delivery::{self, print_report, AsyncHost};
 use crate::main_thread;
 use crate::operations::{self, Report};
 use crate::validation;
@@ -385,19 +385,7 @@ impl AsyncHost for NatUpnpDevice {
     }
 }
 
-impl MappingSignals for NatUpnpDevice {
-    fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
-        this.signals().port_mapping_added().emit(result, port, proto);
-    }
-
-    fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
-        this.signals().port_mapping_deleted().emit(result, port, proto);
-    }
-
-    fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str) {
-        this.signals().external_address_queried().emit(result, address);
-    }
-}
+delivery::impl_mapping_signals!(NatUpnpDevice);
 
 impl DeviceData {
     /// A new Godot device object with these properties. Main thread only. (Here and not in

@@ -7,7 +7,7 @@ use gdnat_igd::{CancelToken, DiscoverOptions, LocalPort, UpnpResult};
 use godot::prelude::*;
 
 use crate::convert::DeviceData;
-use crate::delivery::{self, AsyncHost, MappingSignals};
+use crate::delivery::{self, AsyncHost};
 use crate::device::NatUpnpDevice;
 use crate::main_thread;
 use crate::operations::{self, Report};
@@ -537,19 +537,7 @@ impl NatUpnp {
     }
 }
 
-impl MappingSignals for NatUpnp {
-    fn emit_port_mapping_added(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
-        this.signals().port_mapping_added().emit(result, port, proto);
-    }
-
-    fn emit_port_mapping_deleted(this: &mut Gd<Self>, result: i32, port: i32, proto: &str) {
-        this.signals().port_mapping_deleted().emit(result, port, proto);
-    }
-
-    fn emit_external_address_queried(this: &mut Gd<Self>, result: i32, address: &str) {
-        this.signals().external_address_queried().emit(result, address);
-    }
-}
+delivery::impl_mapping_signals!(NatUpnp);
 
 impl AsyncHost for NatUpnp {
     fn worker_mut(&mut self) -> &mut Worker {
