@@ -75,7 +75,7 @@ impl Connector<()> for CancellableConnector {
                     let stream = DeadlineStream::from_connected(stream, waiter, connect_deadline);
                     let config = details.config;
                     let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
-                    return Ok(Some(CancellableTransport { stream, buffers }));
+                    return Ok(Some(CancellableTransport { stream, buffers, unsent: Vec::new() }));
                 }
                 Err(error) if matches!(error.kind(), ErrorKind::ConnectionRefused | ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable) => {
                     last_error = Some(error);
@@ -87,10 +87,34 @@ impl Connector<()> for CancellableConnector {
     }
 }
 
+/// Output held back until the first read, up to this size (a SOAP request is about 1 KiB).
+const MAX_UNSENT: usize = 16 * 1024;
+
 /// One connection: a [`DeadlineStream`] and ureq's buffers.
+///
+/// ureq hands over a request's head and its body in two calls. Sent as they come (with
+/// `TCP_NODELAY`), they are two TCP segments, and a single-threaded router such as miniupnpd
+/// reads the head, goes back to its `select` loop, and reads the body on a second round. So the
+/// output is held in `unsent` and written in one call before the first read (an HTTP client
+/// always reads after it has sent its whole request), or as soon as it passes [`MAX_UNSENT`].
+/// miniupnpc, the engine's client, also sends a request in one `send`.
 pub(crate) struct CancellableTransport {
     stream: DeadlineStream,
     buffers: LazyBuffers,
+    unsent: Vec<u8>,
+}
+
+impl CancellableTransport {
+    /// Writes the held-back output, by `deadline`.
+    fn flush_unsent(&mut self, deadline_at: Instant, reason: Timeout) -> Result<(), ureq::Error> {
+        if self.unsent.is_empty() {
+            return Ok(());
+        }
+        self.stream.set_deadline(deadline_at);
+        let result = self.stream.write_all(&self.unsent).map_err(|e| to_ureq(e, reason));
+        self.unsent.clear();
+        result
+    }
 }
 
 impl fmt::Debug for CancellableTransport {
@@ -109,9 +133,12 @@ impl Transport for CancellableTransport {
         if timeout.after.is_zero() {
             return Err(ureq::Error::Timeout(timeout.reason));
         }
-        self.stream.set_deadline(deadline(&timeout));
         let output = &self.buffers.output()[..amount];
-        self.stream.write_all(output).map_err(|e| to_ureq(e, timeout.reason))
+        self.unsent.extend_from_slice(output);
+        if self.unsent.len() >= MAX_UNSENT {
+            self.flush_unsent(deadline(&timeout), timeout.reason)?;
+        }
+        Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
@@ -119,6 +146,7 @@ impl Transport for CancellableTransport {
         if timeout.after.is_zero() {
             return Err(ureq::Error::Timeout(timeout.reason));
         }
+        self.flush_unsent(deadline(&timeout), timeout.reason)?;
         self.stream.set_deadline(deadline(&timeout));
         let input = self.buffers.input_append_buf();
         let amount = self.stream.read(input).map_err(|e| to_ureq(e, timeout.reason))?;

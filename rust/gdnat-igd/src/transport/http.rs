@@ -285,6 +285,27 @@ mod tests {
     }
 
     #[test]
+    fn a_soap_request_reaches_the_router_in_one_read() {
+        // A single-threaded router reads what has arrived when the connection becomes
+        // readable; the whole request (head and body) must be there in that first read.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ctl/IPConn", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = vec![0u8; 65536];
+            let first = std::io::Read::read(&mut stream, &mut buf).unwrap();
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            String::from_utf8_lossy(&buf[..first]).into_owned()
+        });
+        let body = format!("<s:Envelope>{}</s:Envelope>", "x".repeat(600));
+        let response = post_soap(&url, "\"urn:x#Y\"", &body, &HttpLimits::default(), &CancelToken::new()).unwrap();
+        assert_eq!(response.status, 200);
+        let first_read = server.join().unwrap();
+        assert!(first_read.starts_with("POST /ctl/IPConn HTTP/1.1\r\n"), "{first_read:?}");
+        assert!(first_read.ends_with(&body), "the first read holds the head only: {} bytes", first_read.len());
+    }
+
+    #[test]
     fn a_reset_connection_is_retried_and_then_answered() {
         let (url, count) = resetting_server(2);
         let response = get(&url, &HttpLimits::default(), &CancelToken::new()).expect("answered on the third try");
