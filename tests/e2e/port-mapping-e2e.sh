@@ -5,7 +5,9 @@
 # mapped, stop -> released and the router's table empty; UPnP only; queue_free clean-up; bad
 # input). Its last test leaves a mapping and quits; this script then checks that quitting deleted
 # it: the router's own table (tests/lib/router-table.sh: nft and upnpc -l, failing when the tool
-# fails) is empty after Godot exited. About 15 s with the bed's start and stop (--no-build).
+# fails) is empty after Godot exited. Then the crash test (tests/godot/port_mapping_crash.gd):
+# kill -9 of a Godot holding a PCP mapping, a second start that takes it over (gateway and nonce
+# remembered in user://gdnat), exactly one entry for the game, another LAN host's mapping kept. About 15 s with the bed's start and stop (--no-build).
 #
 #   tests/e2e/port-mapping-e2e.sh [--no-build]
 #   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart ...   (called by the suite)
@@ -21,6 +23,8 @@ TESTBED="$REPO/tests/testbed/testbed.sh"
 source "$REPO/tests/testbed/probe.sh"
 # shellcheck source=../lib/router-table.sh
 source "$REPO/tests/lib/router-table.sh"
+# shellcheck source=../lib/log-check.sh
+source "$REPO/tests/lib/log-check.sh"
 
 [ "$(id -u)" = 0 ] || { echo "port-mapping-e2e: must run as root (network namespaces)" >&2; exit 1; }
 
@@ -102,6 +106,56 @@ elif [ -n "$rules$rows" ]; then
 else
     pass quit.deletes "port $quit_port deleted on quit, the router's table (nft and upnpc -l) is empty"
 fi
+# ---- crash: kill -9 while mapped; the next start takes the mapping over ------------------------
+# A second LAN host (10.77.0.3) holds a PCP mapping on OTHER_PORT throughout. Run 1 maps
+# CRASH_PORT (PCP) and is killed with SIGKILL; the router keeps its entry. Run 2 maps again: the
+# records in user://gdnat make it skip the probe (source=record) and reuse the crashed run's PCP
+# nonce, so the router ends with exactly one entry for the game (a fresh nonce would be refused
+# with NOT_AUTHORIZED); run 2 quits and its mapping is deleted; the other host's is untouched.
+CRASH_PORT=7795
+OTHER_PORT=7796
+OTHER_NONCE=0f0e0d0c0b0a090807060504
+PCP_CLIENT="$REPO/tests/testbed/pcp-client.py"
+other_host() { # other_host LIFETIME: PCP MAP from 10.77.0.3 for OTHER_PORT; prints the answer
+    ip netns exec "$TB_NS_LAN" timeout 10 python3 "$PCP_CLIENT" --server "$TB_LAN_ROUTER_IP" --client "$TB_LAN_HOST2_IP" \
+        --protocol udp --internal-port "$OTHER_PORT" --external-port "$OTHER_PORT" --lifetime "$1" --nonce "$OTHER_NONCE" 2>&1
+}
+# count_rules PORT: nft DNAT rules of the router naming PORT ("error" when nft failed)
+count_rules() {
+    local rules; rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER") || { echo error; return; }
+    grep -c -E "dport $1( |$)" <<<"$rules"
+}
+answer=$(other_host 600)
+if grep -q '^result=0 ' <<<"$answer"; then pass crash.other-host-mapped "$answer"; else fail crash.other-host-mapped "$answer"; fi
+crash_log="$LOGS/port-mapping-crash-1.log"
+ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+    -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$CRASH_PORT --other-port=$OTHER_PORT >"$crash_log" 2>&1 &
+godot_pid=$!
+for ((i = 0; i < 200; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$crash_log" && break; tb_pid_alive "$godot_pid" || break; sleep 0.1; done
+holding=$(grep -m1 '^HOLDING' "$crash_log")
+if [ -n "$holding" ] && grep -q "source=probe" <<<"$holding"; then pass crash.first-run-mapped "$holding (gateway record removed first: probed)"; else fail crash.first-run-mapped "${holding:-$(tail -3 "$crash_log" | tr '\n' ' ')}"; fi
+kill -9 "$godot_pid" 2>/dev/null
+wait "$godot_pid" 2>/dev/null
+rc=$?
+n=$(count_rules $CRASH_PORT)
+if [ "$rc" = 137 ] && [ "$n" = 1 ]; then pass crash.killed "Godot killed with SIGKILL (exit $rc); its mapping stays on the router ($n rule for $CRASH_PORT)"; else fail crash.killed "exit $rc, rules for $CRASH_PORT: $n"; fi
+crash_log2="$LOGS/port-mapping-crash-2.log"
+GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+    -s res://tests/port_mapping_crash.gd -- --phase=resume --port=$CRASH_PORT --other-port=$OTHER_PORT >"$crash_log2" 2>&1
+rc=$?
+resumed=$(grep -m1 '^RESUMED' "$crash_log2")
+if [ "$rc" = 0 ] && grep -q -E "source=record .*external=$CRASH_PORT rows=1 other_rows=1$" <<<"$resumed"; then
+    pass crash.second-run-takes-over "$resumed (no probe; exactly one entry for the game, the other host's kept)"
+else
+    fail crash.second-run-takes-over "exit $rc: ${resumed:-$(grep -E 'CRASH-FAIL|ERROR' "$crash_log2" | head -3 | tr '\n' ' ')}"
+fi
+bad=$(gdnat_bad_log_line "$crash_log2") && fail crash.log "$bad" || pass crash.log "no panic/leak/script error line in the second run"
+n=$(count_rules $CRASH_PORT); m=$(count_rules $OTHER_PORT)
+if [ "$n" = 0 ] && [ "$m" = 1 ]; then pass crash.after-quit "the game's rule deleted on quit ($n), the other host's rule untouched ($m)"; else fail crash.after-quit "rules for $CRASH_PORT: $n (want 0), for $OTHER_PORT: $m (want 1)"; fi
+answer=$(other_host 0)
+rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER"); nft_rc=$?
+if grep -q '^result=0 ' <<<"$answer" && [ "$nft_rc" = 0 ] && [ -z "$rules" ]; then pass crash.table-empty "the other host deleted its mapping; the router has no rule left"; else fail crash.table-empty "delete: $answer; nft exit $nft_rc: $rules"; fi
+
 # Information only (retired workers of earlier tests count too): the library's shutdown join.
 echo "port-mapping-e2e: ${shutdown_line:-no NatPortMapping shutdown line}"
 echo "port-mapping-e2e: $(( $(tb_now_ms) - T0 )) ms"

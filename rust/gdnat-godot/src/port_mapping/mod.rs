@@ -4,11 +4,14 @@
 //!   [`gdnat_mapper::MapperWorker`] per protocol and reads their events once per frame.
 //! - [`plan`]: the pure part (result codes, property checks, combined state, double NAT).
 //! - [`factory`]: the worker-side gateway lookup, shared probe and backend choice.
+//! - [`memory`]: what is remembered in `user://gdnat/` across runs (the gateway, and each
+//!   mapping with its PCP nonce, so a crashed run's mapping is taken over).
 //! - this module: the retired workers (a node that left the tree or was freed hands its
 //!   workers here; each deletes its mapping on a thread of its own, and [`shutdown`] joins
 //!   them when the library is unloaded, so quitting the game removes the mappings it made).
 
 pub mod factory;
+pub mod memory;
 pub mod node;
 pub mod plan;
 
@@ -23,8 +26,9 @@ static RETIRED: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
 /// Stops `worker` without waiting: it deletes its mapping (bounded by the call bound, and by
 /// [`gdnat_mapper::worker::STOP_GRACE`] at most) on a thread of its own, joined by
-/// [`shutdown`]. If no thread can be started, it is stopped here (bounded the same way).
-pub fn retire(worker: MapperWorker) {
+/// [`shutdown`], then removes its mapping record `record` (if given). If no thread can be
+/// started, it is stopped here (bounded the same way).
+pub fn retire(worker: MapperWorker, record: Option<std::path::PathBuf>) {
     worker.send(Command::Stop);
     let mut retired = RETIRED.lock().unwrap_or_else(PoisonError::into_inner);
     retired.retain(|handle| !handle.is_finished());
@@ -33,6 +37,9 @@ pub fn retire(worker: MapperWorker) {
     match thread::Builder::new().name("gdnat-mapper-stop".into()).spawn(move || {
         let worker = moved.lock().unwrap_or_else(PoisonError::into_inner).take();
         drop(worker);
+        if let Some(path) = &record {
+            memory::forget(path);
+        }
     }) {
         Ok(handle) => retired.push(handle),
         Err(_) => drop(slot.lock().unwrap_or_else(PoisonError::into_inner).take()),

@@ -4,17 +4,22 @@
 //! signals. No frame ever waits on the network.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::PoisonError;
 use std::time::Instant;
 
 use gdnat_mapper::{Command, Event, Granted, LostReason, MapperWorker, State};
-use godot::classes::{INode, Node};
+use godot::classes::{INode, Node, ProjectSettings};
 use godot::prelude::*;
 
-use super::factory::backend_factory;
+use super::factory::{backend_factory, Found, FoundSlot, Lookup};
+use super::memory::{self, MappingRecord};
 use super::plan::{self, code, combined_state, is_double_nat, state_code, Settings};
 
 /// Most worker events applied per node and frame (the rest follow on the next frames).
 const EVENTS_PER_FRAME: usize = 64;
+/// The folder of the records (the gateway, and each mapping with its PCP nonce).
+pub const MEMORY_DIR: &str = "user://gdnat";
 
 /// Keeps a port of this game open on the router for the whole session: maps it with PCP,
 /// NAT-PMP or UPnP (whichever the router speaks, in that order of preference), renews it
@@ -128,6 +133,13 @@ pub struct NatPortMapping {
     #[var(no_set)]
     double_nat: bool,
 
+    /// How the gateway and its protocol were found (read-only): `"record"` (remembered in
+    /// `user://gdnat/` from an earlier run and checked with one request, no discovery),
+    /// `"probe"` (PCP, NAT-PMP and UPnP asked at the same time, or a probe another node made
+    /// in this run), or empty before that.
+    #[var(no_set)]
+    gateway_source: GString,
+
     slots: Vec<Slot>,
     notices: VecDeque<Notice>,
     renew_at: Option<Instant>,
@@ -137,6 +149,8 @@ pub struct NatPortMapping {
 /// One protocol's mapping worker and what the node knows of it.
 struct Slot {
     worker: Option<MapperWorker>,
+    found: FoundSlot,
+    record: Option<PathBuf>,
     state: State,
     granted: Option<Granted>,
     renew_at: Option<Instant>,
@@ -292,10 +306,13 @@ impl NatPortMapping {
                 return refusal.code;
             }
         };
+        let memory = Some(PathBuf::from(ProjectSettings::singleton().globalize_path(MEMORY_DIR).to_string()));
         for request in plan.requests {
-            let factory = backend_factory(plan.methods.clone(), plan.gateway);
-            match MapperWorker::spawn(factory, request) {
-                Ok(worker) => self.slots.push(Slot { worker: Some(worker), state: State::Idle, granted: None, renew_at: None }),
+            let lookup = Lookup { methods: plan.methods.clone(), gateway: plan.gateway, memory: memory.clone(), protocol: request.protocol, port: request.external_port };
+            let record = memory.as_deref().map(|dir| memory::mapping_record_path(dir, request.protocol, request.external_port));
+            let found = FoundSlot::default();
+            match MapperWorker::spawn(backend_factory(lookup, found.clone()), request) {
+                Ok(worker) => self.slots.push(Slot { worker: Some(worker), found, record, state: State::Idle, granted: None, renew_at: None }),
                 Err(error) => {
                     self.stop();
                     let message = format!("cannot start the mapping worker: {error}");
@@ -402,6 +419,7 @@ impl NatPortMapping {
         self.method = GString::new();
         self.double_nat = false;
         self.renew_at = None;
+        self.gateway_source = GString::new();
     }
 
     /// The node's state from its slots' states.
@@ -426,9 +444,27 @@ impl NatPortMapping {
                 }
             }
         }
+        if self.gateway_source.is_empty() {
+            let found = self.slots.iter().find_map(|slot| *slot.found.lock().unwrap_or_else(PoisonError::into_inner));
+            if let Some(found) = found {
+                self.gateway_source = GString::from(found.source);
+            }
+        }
         for _ in 0..EVENTS_PER_FRAME {
             let Some((index, event)) = self.next_event() else { break };
             self.apply(index, event);
+        }
+    }
+
+    /// Records a new mapping (with its PCP nonce) so that a crashed run's mapping is taken
+    /// over by the next start. A small file in `user://gdnat/`, written once per mapping.
+    fn remember(&mut self, index: usize, granted: &Granted) {
+        let slot = &self.slots[index];
+        let found = *slot.found.lock().unwrap_or_else(PoisonError::into_inner);
+        if let (Some(path), Some(Found { gateway, .. })) = (&slot.record, found) {
+            if let Err(error) = MappingRecord::of(gateway, granted).save(path) {
+                godot_warn!("NatPortMapping: cannot record the mapping in {}: {error}", path.display());
+            }
         }
     }
 
@@ -463,6 +499,7 @@ impl NatPortMapping {
                 self.update_state();
             }
             Event::Mapped(granted, renew_in) => {
+                self.remember(index, &granted);
                 self.hold(index, granted, renew_in);
                 if self.state_now() == State::Mapped {
                     let (address, port, method) = (self.external_address.clone(), self.external_port, self.method.clone());
@@ -498,7 +535,10 @@ impl NatPortMapping {
                 slot.state = State::Released;
                 slot.granted = None;
                 if let Some(worker) = slot.worker.take() {
-                    super::retire(worker); // its thread has ended or is ending: joins at once
+                    super::retire(worker, None); // its thread has ended or is ending: joins at once
+                }
+                if let Some(path) = &slot.record {
+                    memory::forget(path); // deleted: nothing to take over after a crash
                 }
                 let states: Vec<State> = self.slots.iter().map(|slot| slot.state).collect();
                 if combined_state(&states) == State::Released {
@@ -534,7 +574,7 @@ impl NatPortMapping {
     fn retire_all(&mut self) {
         for slot in &mut self.slots {
             if let Some(worker) = slot.worker.take() {
-                super::retire(worker);
+                super::retire(worker, slot.record.clone());
             }
             slot.state = State::Released;
         }
@@ -550,7 +590,7 @@ impl Drop for NatPortMapping {
     fn drop(&mut self) {
         for slot in &mut self.slots {
             if let Some(worker) = slot.worker.take() {
-                super::retire(worker);
+                super::retire(worker, slot.record.clone());
             }
         }
     }
