@@ -7,7 +7,8 @@
 # it: the router's own table (tests/lib/router-table.sh: nft and upnpc -l, failing when the tool
 # fails) is empty after Godot exited. Then the crash test (tests/godot/port_mapping_crash.gd):
 # kill -9 of a Godot holding a PCP mapping, a second start that takes it over (gateway and nonce
-# remembered in user://gdnat), exactly one entry for the game, another LAN host's mapping kept. About 15 s with the bed's start and stop (--no-build).
+# remembered in user://gdnat), exactly one entry for the game, another LAN host's mapping kept.
+# About 20 s with the bed's start and stop (--no-build).
 #
 #   tests/e2e/port-mapping-e2e.sh [--no-build]
 #   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart ...   (called by the suite)
@@ -52,7 +53,7 @@ build=1
 for a in "$@"; do
     case $a in
         --no-build) build=0 ;;
-        *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,17p' "$0" >&2; exit 2 ;;
     esac
 done
 
