@@ -14,7 +14,8 @@
 #   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart ...   (called by the suite)
 #
 # Prints `PASS|FAIL name detail` lines and `N passed, N failed`; exit 1 on any FAIL.
-# Env: IGD_PREFIX (test-bed namespaces), GDNAT_LOGS (logs), CARGO_TARGET_DIR.
+# Env: IGD_PREFIX (test-bed namespaces), GDNAT_LOGS (logs; Godot's user:// goes to
+# $GDNAT_LOGS/port-mapping-userdata-<prefix> through XDG_DATA_HOME), CARGO_TARGET_DIR.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,7 +54,7 @@ build=1
 for a in "$@"; do
     case $a in
         --no-build) build=0 ;;
-        *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,18p' "$0" >&2; exit 2 ;;
     esac
 done
 
@@ -65,6 +66,11 @@ pass() { PASSED=$((PASSED + 1)); echo "PASS $1 ${2:-}"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1 ${2:-}"; }
 finish() { echo "$PASSED passed, $FAILED failed"; [ "$FAILED" = 0 ]; exit $?; }
 T0=$(tb_now_ms)
+# Godot's user:// of this run (the node's records in user://gdnat): a folder of our own under
+# the logs, fresh each run, so parallel runs (other prefixes, other worktrees) never share one.
+export XDG_DATA_HOME="$LOGS/port-mapping-userdata-$TB_PREFIX"
+case "$XDG_DATA_HOME" in */port-mapping-userdata-*) rm -rf -- "$XDG_DATA_HOME" ;; esac
+mkdir -p "$XDG_DATA_HOME"
 
 if ((build)); then
     bash "$REPO/tests/build.sh" >"$LOGS/port-mapping-build.log" 2>&1 || { fail build "tests/build.sh failed, see $LOGS/port-mapping-build.log"; finish; }

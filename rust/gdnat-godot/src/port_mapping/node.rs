@@ -56,6 +56,10 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 /// Protocol `"BOTH"` keeps a UDP and a TCP mapping of the same port: the node is
 /// [constant STATE_MAPPED] only when both are, and [member external_port] is the UDP one.
 ///
+/// [method stop] while the gateway is still being found lets the worker finish that step
+/// (bounded by the 1 s probe and, when a router answered SSDP, its description download),
+/// map, then delete at once.
+///
 /// Clean-up: [method stop], leaving the tree, freeing the node and quitting the game delete
 /// exactly the mappings this node made (never another one), on a background thread; quitting
 /// waits for those deletions, each bounded by a few seconds (2 s per call, 6 s at most) even
@@ -219,7 +223,8 @@ impl NatPortMapping {
     #[constant]
     const RESULT_INVALID_GATEWAY: i32 = code::INVALID_GATEWAY;
     /// No default gateway, or the gateway answered none of the allowed protocols (within
-    /// 1 s each, probed at the same time). No retry follows; call [method start] again.
+    /// 1 s each, probed at the same time). No retry follows: [signal released] comes right
+    /// after [signal failed] (nothing is held); call [method start] again.
     #[constant]
     const RESULT_NO_GATEWAY: i32 = code::NO_GATEWAY;
     /// The router refused the mapping; the message names its answer. Retried 30 s later.
