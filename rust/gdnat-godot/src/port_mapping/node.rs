@@ -65,8 +65,10 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 /// waits for those deletions, each bounded by a few seconds (2 s per call, 6 s at most) even
 /// when the router stopped answering. When the node leaves the tree it does not emit
 /// [signal released]; call [method stop] and await [signal released] to know the router's
-/// entry is gone. The node processes while the scene tree runs; a paused tree (or a
-/// [member Node.process_mode] that stops it) delays the signals, not the renewals.
+/// entry is gone. A node that was removed and is added again does not start by itself
+/// (Godot sends `_ready` once): call [method start]. The node processes while the scene
+/// tree runs; a paused tree (or a [member Node.process_mode] that stops it) delays the
+/// signals, not the renewals.
 #[derive(GodotClass)]
 #[class(base = Node, init)]
 pub struct NatPortMapping {
