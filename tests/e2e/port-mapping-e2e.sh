@@ -138,9 +138,16 @@ crash_log="$LOGS/port-mapping-crash-1.log"
 ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
     -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$CRASH_PORT --other-port=$OTHER_PORT >"$crash_log" 2>&1 &
 godot_pid=$!
-for ((i = 0; i < 200; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$crash_log" && break; tb_pid_alive "$godot_pid" || break; sleep 0.1; done
+# Up to 30 s for the HOLDING line (kill -0, not /proc parsing: a Godot run once seemed gone
+# during its start-up by tb_pid_alive and was killed before it printed anything).
+t_wait=$(tb_now_ms)
+for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$crash_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
 holding=$(grep -m1 '^HOLDING' "$crash_log")
-if [ -n "$holding" ] && grep -q "source=probe" <<<"$holding"; then pass crash.first-run-mapped "$holding (gateway record removed first: probed)"; else fail crash.first-run-mapped "${holding:-$(tail -3 "$crash_log" | tr '\n' ' ')}"; fi
+if [ -n "$holding" ] && grep -q "source=probe" <<<"$holding"; then
+    pass crash.first-run-mapped "$holding (gateway record removed first: probed)"
+else
+    fail crash.first-run-mapped "after $(( $(tb_now_ms) - t_wait )) ms, process $(head -c 80 "/proc/$godot_pid/stat" 2>/dev/null || echo gone): ${holding:-$(tail -3 "$crash_log" | tr '\n' ' ')}"
+fi
 kill -9 "$godot_pid" 2>/dev/null
 wait "$godot_pid" 2>/dev/null
 rc=$?
