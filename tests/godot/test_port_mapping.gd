@@ -6,7 +6,7 @@
 ##     mapped again, and the packet reaches it again; stop() gives released, the port is
 ##     unreachable and the router's own table (nft and upnpc -l) has no entry of ours;
 ##   - upnp: the same with allowed_protocols = UPnP only (method "UPnP", the description in
-##     the router's table);
+##     the router's table); natpmp: NAT-PMP only (method "NAT-PMP");
 ##   - exit_tree: a mapped node freed with queue_free() deletes its mapping in the background;
 ##   - bad input: port 0, protocol "SCTP", lease 1, no allowed protocol, a gateway that is not
 ##     an address, a gateway that does not answer: failed(result, message) with the documented
@@ -19,6 +19,7 @@ extends "res://tests/lib/suite.gd"
 const PCP_PORT := 7790
 const UPNP_PORT := 7791
 const FREE_PORT := 7792
+const NATPMP_PORT := 7797
 ## Left mapped at quit; tests/e2e/port-mapping-e2e.sh checks it is gone after the exit.
 const QUIT_PORT := 7793
 const EXTERNAL := "198.51.100.1"
@@ -209,6 +210,27 @@ func test_upnp_only() -> void:
 	check(ok, "stop() gives released (%s)" % var_to_str(rec.events))
 	rows = router_rows(UPNP_PORT)
 	check(rows["ok"] and rows["rows"] == 0, "the router's table is empty for port %d after stop(): %s" % [UPNP_PORT, rows["detail"]])
+	node.queue_free()
+	socket.close()
+	await process_frame
+
+
+func test_natpmp_only() -> void:
+	var socket := bind_game_socket(NATPMP_PORT)
+	var node := NatPortMapping.new()
+	node.port = NATPMP_PORT
+	node.allowed_protocols = NatPortMapping.PROTOCOL_NAT_PMP
+	var rec := Recorder.new().watch(node)
+	root.add_child(node)
+	var ok: bool = await until(func(): return rec.has("mapped") or rec.has("failed"), 10.0)
+	var m := rec.first("mapped")
+	check(ok and m.size() == 4 and m[1] == EXTERNAL and m[2] == NATPMP_PORT and m[3] == "NAT-PMP", "mapped with NAT-PMP only: %s" % var_to_str(rec.events))
+	var r := await wan_reaches(socket, NATPMP_PORT)
+	check(r["ok"] and r["reached"], "a UDP packet from the WAN reaches the game through the NAT-PMP mapping: %s" % r["detail"])
+	node.stop()
+	ok = await until(func(): return rec.has("released"), 10.0)
+	var rows := router_rows(NATPMP_PORT)
+	check(ok and rows["ok"] and rows["rows"] == 0, "stop() gives released and the router's table is empty for port %d: %s" % [NATPMP_PORT, rows["detail"]])
 	node.queue_free()
 	socket.close()
 	await process_frame
