@@ -86,6 +86,9 @@ stage ipv6-e2e bash tests/e2e/ipv6-e2e.sh
 stage pcp-testbed bash tests/e2e/pcp-testbed.sh
 # `gdnat probe` / `gdnat map` (gdnat-mapper) with PCP, NAT-PMP, UPnP and auto (~35 s).
 stage map-e2e bash tests/e2e/map-e2e.sh
+# The NatPortMapping node in the real Godot on the real miniupnpd: PCP, UPnP only, router restart,
+# stop/queue_free/quit clean-up, bad input, kill -9 crash (~20 s incl. the bed; the build stage built it).
+stage port-mapping-e2e bash tests/e2e/port-mapping-e2e.sh --no-build
 stage godot-conformance bash tests/godot/run-conformance.sh
 stage godot-async bash tests/godot/run-async.sh
 # Issue 13's numbers (quit/free/discover with hanging I/O) on the simulated gateway and the real

@@ -26,6 +26,7 @@ pub mod delivery;
 pub mod device;
 pub mod main_thread;
 pub mod operations;
+pub mod port_mapping;
 pub mod test_hooks;
 pub mod upnp;
 pub mod validation;
@@ -56,6 +57,7 @@ unsafe impl ExtensionLibrary for GdnatExtension {
             let started = Instant::now();
             delivery::shutdown();
             let stopped = worker::shutdown();
+            port_mapping::shutdown(); // NatPortMapping: the mappings of nodes that left the tree are deleted
             let millis = started.elapsed().as_millis();
             let left = stopped.left + stopped.helpers_left;
             if left > 0 {

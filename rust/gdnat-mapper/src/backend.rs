@@ -177,12 +177,23 @@ pub trait Backend {
 pub struct PmpBackend {
     client: PortMapClient,
     method: Method,
+    first_nonce: Option<Nonce>,
 }
 
 impl PmpBackend {
     /// Wraps a client; `method` is what it was made for (PCP with fallback, or NAT-PMP).
     pub fn new(client: PortMapClient, method: Method) -> Self {
-        Self { client, method }
+        Self { client, method, first_nonce: None }
+    }
+
+    /// Makes the first PCP mapping use `nonce` (the one a previous run of this host recorded):
+    /// the gateway then takes the request as a renewal of that run's mapping (same internal
+    /// port, same protocol) instead of refusing it as another client's (NOT_AUTHORIZED), so a
+    /// game that crashed ends with exactly one mapping. Ignored by NAT-PMP (no nonce: the
+    /// gateway keys its mapping by host and internal port already).
+    pub fn with_nonce(mut self, nonce: Nonce) -> Self {
+        self.first_nonce = Some(nonce);
+        self
     }
 
     fn granted(mapping: &gdnat_pcp::Mapping) -> Granted {
@@ -234,6 +245,19 @@ impl Backend for PmpBackend {
             suggested_external_address: None,
             lifetime: request.lifetime,
         };
+        if let Some(nonce) = self.first_nonce.take().filter(|_| self.method == Method::Pcp) {
+            let mapping = self.client.pcp().map_with_nonce(&params, nonce).map_err(|e| from_map_error(&e.into()))?;
+            return Ok(Granted {
+                method: Method::Pcp,
+                protocol: mapping.protocol,
+                internal_port: mapping.internal_port,
+                external_address: mapping.external_address,
+                external_port: mapping.external_port,
+                lifetime: mapping.lifetime,
+                nonce: Some(mapping.nonce),
+                gateway_restarted: mapping.epoch_check.is_reset(),
+            });
+        }
         self.client.map(&params).map(|mapping| Self::granted(&mapping)).map_err(|e| from_map_error(&e))
     }
 

@@ -258,3 +258,25 @@ fn probe_asks_all_three_at_once_and_prefers_pcp() {
     assert_eq!(report.preferred(), Some(Method::Upnp), "{report:?}");
     igd.stop();
 }
+
+/// A crashed run left a PCP mapping: a new client asking for it with a fresh nonce is refused
+/// (NOT_AUTHORIZED, the mapping is another nonce's), with the recorded nonce it takes the
+/// mapping over, and the gateway holds exactly one.
+#[test]
+fn a_recorded_nonce_takes_over_the_mapping_a_crashed_run_left() {
+    let server = SimPmpServer::start(PmpConfig::default()).unwrap();
+    let options = ClientOptions { server: server.addr(), local_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), call_timeout: Duration::from_secs(2) };
+    let cancel = CancelToken::new();
+    let backend = |cancel: &CancelToken| PmpBackend::new(PortMapClient::new(&options, cancel, Some(gdnat_pcp::Method::Pcp)).unwrap(), Method::Pcp);
+    let crashed = backend(&cancel).map(&request()).unwrap();
+    let nonce = crashed.nonce.expect("a PCP mapping has a nonce");
+    // The crashed run's backend is gone without deleting.
+    let fresh = backend(&cancel).map(&request());
+    assert!(matches!(&fresh, Err(e) if e.kind == ErrorKind::Refused && e.message.contains("NOT_AUTHORIZED")), "{fresh:?}");
+    let mut taking_over = backend(&cancel).with_nonce(nonce);
+    let granted = taking_over.map(&request()).unwrap();
+    assert_eq!((granted.nonce, granted.external_port, granted.internal_port), (Some(nonce), crashed.external_port, crashed.internal_port));
+    assert_eq!(server.mappings().len(), 1, "exactly one mapping");
+    taking_over.delete(&granted).unwrap();
+    assert!(server.mappings().is_empty());
+}

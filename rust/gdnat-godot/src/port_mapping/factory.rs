@@ -1,0 +1,140 @@
+//! Builds a mapping worker's backend on the worker thread (never on a frame): the gateway
+//! (given, or the default route's next hop), one probe of PCP, NAT-PMP and UPnP shared by
+//! every node of the process ([`gdnat_mapper::ProbeCache`]: concurrent nodes, and the UDP and
+//! TCP halves of `BOTH`, share one probe; a success is trusted 10 min), then the first allowed
+//! protocol the gateway speaks, PCP > NAT-PMP > UPnP. With a records folder
+//! ([`super::memory`]) the protocol remembered from an earlier run is checked with one request
+//! instead of the probe, and a crashed run's PCP mapping is taken over by its nonce. Plain
+//! data only.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use gdnat_igd::CancelToken;
+use gdnat_mapper::{Backend, BackendFactory, ErrorKind, GatewayRecord, MapperError, Method, PmpBackend, ProbeCache, ProbeOptions, UpnpBackend};
+use gdnat_pcp::{default_gateway, ClientOptions, NatPmpClient, PcpClient, PortMapClient};
+
+use super::memory::{self, MappingRecord};
+
+/// Each protocol's probe is bounded by this (all three run at once).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The bound of one PCP/NAT-PMP call (map, renew, delete), retransmissions included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process-wide probe cache.
+pub fn probe_cache() -> &'static ProbeCache {
+    static CACHE: OnceLock<ProbeCache> = OnceLock::new();
+    CACHE.get_or_init(ProbeCache::new)
+}
+
+/// The gateway to talk to: `given`, else the default route's next hop.
+pub fn resolve_gateway(given: Option<IpAddr>) -> Result<IpAddr, MapperError> {
+    match given {
+        Some(ip) => Ok(ip),
+        None => default_gateway(None).map(|found| found.ip()).map_err(|e| MapperError::new(ErrorKind::NoGateway, format!("no gateway: {e}"))),
+    }
+}
+
+/// How a worker found its gateway and protocol, shared with the node (which reads it after
+/// the first event and records the mapping on that gateway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The gateway.
+    pub gateway: IpAddr,
+    /// `"record"` (remembered from an earlier run, checked with one request, no probe) or
+    /// `"probe"` (PCP, NAT-PMP and UPnP asked at once, or the process's probe cache).
+    pub source: &'static str,
+}
+
+/// Where a worker reports [`Found`].
+pub type FoundSlot = Arc<Mutex<Option<Found>>>;
+
+/// What the worker's factory needs besides the request.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The methods allowed, in order of preference.
+    pub methods: Vec<Method>,
+    /// The gateway given (`None`: the default route's next hop).
+    pub gateway: Option<IpAddr>,
+    /// The folder of the records (`user://gdnat`), if any.
+    pub memory: Option<PathBuf>,
+    /// The request's protocol and external port (they name its mapping record).
+    pub protocol: gdnat_pcp::Protocol,
+    /// The external port asked for.
+    pub port: u16,
+}
+
+fn client_options(gateway: IpAddr, timeout: Duration) -> ClientOptions {
+    let mut options = ClientOptions::new(gateway);
+    options.call_timeout = timeout;
+    options
+}
+
+/// Checks the remembered protocol with one request (PCP ANNOUNCE, NAT-PMP external address,
+/// or the UPnP description URL: no SSDP discovery). `None` when there is no usable record or
+/// the gateway no longer answers it.
+fn from_record(dir: &Path, gateway: IpAddr, methods: &[Method], cancel: &CancelToken) -> Option<(Method, Option<gdnat_igd::Gateway>)> {
+    let record = GatewayRecord::load(&memory::gateway_record_path(dir)).ok()??;
+    if record.gateway != gateway || !methods.contains(&record.method) {
+        return None;
+    }
+    let options = client_options(gateway, PROBE_TIMEOUT);
+    match record.method {
+        Method::Pcp => PcpClient::new(&options, cancel).ok()?.announce().ok().map(|_| (Method::Pcp, None)),
+        Method::NatPmp => NatPmpClient::new(&options, cancel).ok()?.external_address().ok().map(|_| (Method::NatPmp, None)),
+        Method::Upnp => {
+            let url = record.upnp_url?;
+            let device = gdnat_igd::client::validate_device_at(&url, &gdnat_igd::client::HttpLimits::default(), cancel);
+            device.gateway.filter(|_| device.status.is_connected()).map(|found| (Method::Upnp, Some(found)))
+        }
+    }
+}
+
+/// A factory that finds the gateway, takes its protocol from the record (checked) or from a
+/// probe (shared cache; the result is recorded), and returns the backend of the first of
+/// `lookup.methods` it speaks. A PCP backend reuses the nonce of this host's recorded mapping
+/// of the same protocol and port on that gateway (a crashed run's mapping is taken over).
+pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory {
+    Box::new(move |cancel: &CancelToken| {
+        let gateway = resolve_gateway(lookup.gateway)?;
+        let remembered = lookup.memory.as_deref().and_then(|dir| from_record(dir, gateway, &lookup.methods, cancel));
+        let source = if remembered.is_some() { "record" } else { "probe" };
+        let (method, upnp_gateway) = match remembered {
+            Some(chosen) => chosen,
+            None => {
+                let mut options = ProbeOptions::new(gateway);
+                options.timeout = PROBE_TIMEOUT;
+                let report = probe_cache().probe(&options, cancel);
+                if let (Some(dir), Some(record)) = (&lookup.memory, GatewayRecord::from_probe(&options, &report)) {
+                    let _ = std::fs::create_dir_all(dir).map(|()| record.save(&memory::gateway_record_path(dir)));
+                }
+                let Some(method) = lookup.methods.iter().copied().find(|m| report.get(*m).available) else {
+                    let tried: Vec<String> = lookup.methods.iter().map(|m| format!("{} ({})", m.as_str(), report.get(*m).detail)).collect();
+                    return Err(MapperError::new(ErrorKind::NoGateway, format!("the gateway {gateway} answered none of the allowed protocols: {}", tried.join("; "))));
+                };
+                (method, report.upnp_gateway.clone())
+            }
+        };
+        *found_slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Found { gateway, source });
+        let backend: Box<dyn Backend + Send> = match method {
+            Method::Pcp | Method::NatPmp => {
+                let only = if method == Method::Pcp { gdnat_pcp::Method::Pcp } else { gdnat_pcp::Method::NatPmp };
+                let client = PortMapClient::new(&client_options(gateway, CALL_TIMEOUT), cancel, Some(only))
+                    .map_err(|e| MapperError::new(ErrorKind::Io, format!("{} socket: {e}", method.as_str())))?;
+                let mut backend = PmpBackend::new(client, method);
+                let recorded = lookup.memory.as_deref().and_then(|dir| MappingRecord::load(&memory::mapping_record_path(dir, lookup.protocol, lookup.port)));
+                if let Some(nonce) = recorded.filter(|r| r.gateway == gateway && r.method == Method::Pcp).and_then(|r| r.nonce) {
+                    backend = backend.with_nonce(nonce);
+                }
+                Box::new(backend)
+            }
+            Method::Upnp => {
+                let found = upnp_gateway.ok_or_else(|| MapperError::new(ErrorKind::NoGateway, "UPnP answered but no connected gateway was found"))?;
+                Box::new(UpnpBackend::new(found))
+            }
+        };
+        Ok(backend)
+    })
+}
