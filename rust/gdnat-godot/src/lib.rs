@@ -26,6 +26,7 @@ pub mod delivery;
 pub mod device;
 pub mod main_thread;
 pub mod operations;
+pub mod p2p;
 pub mod test_hooks;
 pub mod upnp;
 pub mod validation;
@@ -55,6 +56,7 @@ unsafe impl ExtensionLibrary for GdnatExtension {
         if stage == InitStage::Scene {
             let started = Instant::now();
             delivery::shutdown();
+            p2p::shutdown();
             let stopped = worker::shutdown();
             let millis = started.elapsed().as_millis();
             let left = stopped.left + stopped.helpers_left;
