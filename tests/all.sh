@@ -78,8 +78,9 @@ stage testbed-verify bash tests/testbed/testbed.sh verify
 # behaviour against turnutils_natdiscovery, tracker rendezvous and hole punching (~60 s).
 stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat "${CARGO_TARGET_DIR:-target}/debug/gdnat"
 # Issue 10, the Godot side: NatStun/NatRendezvous/NatPunch checks, then two headless Godots
-# behind home NATs connect over ENet on the punched port (RPC each way, ENet counted in router A);
-# symmetric/symmetric fails clearly within 15 s (~25 s).
+# connect over ENet on the punched port (RPC each way; home/home with ENet counted in router A,
+# fullcone/home, fullcone/fullcone, symmetric/fullcone); symmetric/symmetric fails clearly
+# within 15 s (~27 s).
 stage p2p-godot bash tests/testbed-p2p/godot-e2e.sh --no-build
 stage core-e2e bash tests/e2e/core-e2e.sh
 # Issue 8 item 5: SSDP multicast dropped in the router; the unicast M-SEARCH to the default

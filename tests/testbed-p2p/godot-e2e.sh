@@ -13,7 +13,9 @@
 #     conntrack must hold the flow LAN A:local_port <-> router B's public endpoint, and an nft
 #     counter in router A must see ENet's packets (UDP between LAN A and router B that are not
 #     60-byte punch packets) both ways: the game traffic went directly between the routers.
-#  3. symmetric/symmetric: both must fail with NatRoom.RESULT_PUNCH_FAILED, a reason naming the
+#  3. fullcone/home, fullcone/fullcone, symmetric/fullcone (router A / router B, host in A): both
+#     must connect and exchange the RPCs (the other pairs where punching can work).
+#  4. symmetric/symmetric: both must fail with NatRoom.RESULT_PUNCH_FAILED, a reason naming the
 #     symmetric NAT and the relay, within 15 s (8 s punch + <= 1.5 s room and probe + margin
 #     for a loaded 2-core CI machine).
 # Env: P2P_PREFIX / IGD_PREFIX (namespaces, see common.sh), GDNAT_LOGS (logs go to
@@ -118,7 +120,13 @@ else
     fail home-home.direct-path "flow LAN A:${local_port:-?} <-> ${peer:-?} in router A: [$(tr -s " " <<<"$flow" | head -1)], ENet packets out ${enet_out:-none} in ${enet_in:-none}"
 fi
 
-# ---- 3. symmetric / symmetric: a clear failure within its bound -------------------------------
+# ---- 3. the other pairs where punching can work (host behind router A) ------------------------
+for pair in fullcone:home fullcone:fullcone symmetric:fullcone; do
+    "${BED[@]}" preset a "${pair%%:*}" >/dev/null && "${BED[@]}" preset b "${pair##*:}" >/dev/null || fail presets "$pair"
+    run_pair "${pair%%:*}-${pair##*:}" connected
+done
+
+# ---- 4. symmetric / symmetric: a clear failure within its bound -------------------------------
 "${BED[@]}" preset a symmetric >/dev/null && "${BED[@]}" preset b symmetric >/dev/null || fail presets "symmetric"
 run_pair symmetric-symmetric failed --bound-ms=15000
 
