@@ -79,8 +79,8 @@ stage testbed-verify bash tests/testbed/testbed.sh verify
 stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat "${CARGO_TARGET_DIR:-target}/debug/gdnat"
 # Issue 10, the Godot side: NatStun/NatRendezvous/NatPunch checks, then two headless Godots
 # connect over ENet on the punched port (RPC each way; home/home with ENet counted in router A,
-# fullcone/home, fullcone/fullcone, symmetric/fullcone); symmetric/symmetric fails clearly
-# within 15 s (~27 s).
+# fullcone/home, fullcone/fullcone, symmetric/fullcone; the p2p demo scene headless);
+# symmetric/symmetric fails clearly within 15 s (~31 s).
 stage p2p-godot bash tests/testbed-p2p/godot-e2e.sh --no-build
 stage core-e2e bash tests/e2e/core-e2e.sh
 # Issue 8 item 5: SSDP multicast dropped in the router; the unicast M-SEARCH to the default

@@ -13,6 +13,8 @@
 #     conntrack must hold the flow LAN A:local_port <-> router B's public endpoint, and an nft
 #     counter in router A must see ENet's packets (UDP between LAN A and router B that are not
 #     60-byte punch packets) both ways: the game traffic went directly between the routers.
+#     Then the demo scene (godot-project/p2p_demo.tscn) headless, Host in A and Join in B: both
+#     must connect and greet each other by RPC.
 #  3. fullcone/home, fullcone/fullcone, symmetric/fullcone (router A / router B, host in A): both
 #     must connect and exchange the RPCs (the other pairs where punching can work).
 #  4. symmetric/symmetric: both must fail with NatRoom.RESULT_PUNCH_FAILED, a reason naming the
@@ -119,6 +121,25 @@ if [ -n "$flow" ] && [ "${enet_out:-0}" -gt 0 ] && [ "${enet_in:-0}" -gt 0 ]; th
 else
     fail home-home.direct-path "flow LAN A:${local_port:-?} <-> ${peer:-?} in router A: [$(tr -s " " <<<"$flow" | head -1)], ENet packets out ${enet_out:-none} in ${enet_in:-none}"
 fi
+
+# ---- the demo scene, headless: Host in LAN A, Join in LAN B (still home / home) -----------------
+for side in host join; do
+    ns=$P2P_NS_LA; [ $side = join ] && ns=$P2P_NS_LB
+    ip netns exec "$ns" timeout --kill-after=5 60 "${GODOT[@]}" res://p2p_demo.tscn -- --auto=$side "${COMMON[@]}" \
+        >"$LOGS/demo-$side.log" 2>&1 &
+    eval "demo_pid_$side=\$!"
+    [ $side = host ] && sleep 0.5
+done
+wait "$demo_pid_host"; rc_host=$?
+wait "$demo_pid_join"; rc_join=$?
+for side in host join; do
+    log="$LOGS/demo-$side.log"; rc=$rc_host; [ $side = join ] && rc=$rc_join
+    if [ "$rc" = 0 ] && grep -q '^P2P_DEMO RESULT connected, RPC both ways' "$log" && log_clean "$log"; then
+        pass "demo.$side" "$(grep -m1 '^P2P_DEMO connected' "$log" | cut -c10-120)…"
+    else
+        fail "demo.$side" "rc $rc: $(grep -E '^P2P_DEMO (no direct|RESULT)|SCRIPT ERROR|panicked' "$log" | head -3 | tr '\n' ' ') ($log)"
+    fi
+done
 
 # ---- 3. the other pairs where punching can work (host behind router A) ------------------------
 for pair in fullcone:home fullcone:fullcone symmetric:fullcone; do

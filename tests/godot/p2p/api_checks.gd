@@ -180,6 +180,6 @@ func _run() -> void:
 	check(strays != null and int(strays.get_string(1)) >= 1, "the garbage datagram on the punch port was ignored and counted")
 	check(took < 11000, "both slow failures within their bounds (5 s tracker, 8 s punch): %d ms" % took)
 	print("P2P_TIMING max_frame_ms %.1f" % max_frame_ms)
-	check(max_frame_ms < 250.0, "no frame waited: longest %.1f ms" % max_frame_ms)
+	check(max_frame_ms < 450.0, "no frame waited: longest %.1f ms" % max_frame_ms)
 	print("P2P_RESULT api failures=%d" % failures)
 	quit(1 if failures > 0 else 0)

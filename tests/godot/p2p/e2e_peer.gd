@@ -9,9 +9,9 @@ extends SceneTree
 const NatRoomScript = preload("res://addons/gdnat/nat_room.gd")
 const ChatScript = preload("res://tests/p2p/chat.gd")
 
-## The longest frame that still counts as "no frame waits": a blocking network call would take
-## 500 ms (NAT probe) to 8 s (punch); a loaded 2-core CI machine rarely stalls for 100 ms.
-const MAX_FRAME_MS := 250.0
+## The longest frame interval that still counts as "no frame waits": a blocking NAT probe takes
+## 500 ms, a blocking punch 8 s; a loaded 2-core machine has stalled a headless Godot for 260 ms.
+const MAX_FRAME_MS := 450.0
 
 var failures := 0
 var max_frame_ms := 0.0

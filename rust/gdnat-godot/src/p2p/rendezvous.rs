@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gdnat_io::Wake;
 use gdnat_rendezvous::{Reannouncer, RoomHash, Tracker, TrackerOptions, TrackerRendezvous};
 use godot::prelude::*;
 
@@ -60,7 +59,7 @@ pub struct NatRendezvous {
     #[var(no_set)]
     last_error: GString,
     members: Vec<SocketAddr>,
-    leaving: Option<(Arc<AtomicBool>, Wake)>,
+    leaving: Option<Arc<AtomicBool>>,
     task: Option<Task<RendezvousMessage>>,
     base: Base<RefCounted>,
 }
@@ -145,16 +144,12 @@ impl NatRendezvous {
         let every = Duration::from_millis(self.announce_interval_ms as u64);
         let leaving = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&leaving);
-        let (wake_tx, wake_rx) = std::sync::mpsc::channel();
         let spawned = Task::spawn("gdnat-rendezvous", move |waiter, sender| {
-            let _ = wake_tx.send(waiter.waker());
             run_room(tracker, &room, public, every, &flag, waiter, sender);
         });
         match spawned {
             Ok(task) => {
-                // The thread sends its waker first thing (bounded wait: it is not blocked).
-                let wake = wake_rx.recv_timeout(Duration::from_secs(2)).ok();
-                self.leaving = wake.map(|wake| (leaving, wake));
+                self.leaving = Some(leaving);
                 self.members.clear();
                 self.task = Some(task);
                 self.last_error = GString::new();
@@ -171,9 +166,9 @@ impl NatRendezvous {
     #[func]
     fn leave(&mut self) -> i32 {
         match (&self.task, &self.leaving) {
-            (Some(_), Some((flag, wake))) => {
+            (Some(task), Some(flag)) => {
                 flag.store(true, Ordering::SeqCst);
-                wake.wake();
+                task.wake();
                 Self::RESULT_OK
             }
             _ => self.refuse(Self::RESULT_NOT_JOINED, "NatRendezvous.leave(): not in a room"),
@@ -281,9 +276,9 @@ impl Drop for NatRendezvous {
     /// Leaves the room on the background thread (the `stopped` announce runs there, bounded
     /// by 5 s) instead of cancelling it, so the room does not keep a stale entry.
     fn drop(&mut self) {
-        if let (Some(task), Some((flag, wake))) = (self.task.take(), self.leaving.take()) {
+        if let (Some(task), Some(flag)) = (self.task.take(), self.leaving.take()) {
             flag.store(true, Ordering::SeqCst);
-            wake.wake();
+            task.wake();
             task.detach(); // not cancelled: the thread leaves and ends by itself
         }
     }

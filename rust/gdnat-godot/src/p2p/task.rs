@@ -20,7 +20,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gdnat_io::{CancelToken, Waiter};
+use gdnat_io::{CancelToken, Waiter, Wake};
 use godot::classes::{Engine, SceneTree};
 use godot::obj::{Bounds, InstanceId};
 use godot::prelude::*;
@@ -38,7 +38,6 @@ struct Running {
 }
 
 static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
-static STOPPED: Mutex<bool> = Mutex::new(false);
 
 /// The object side of one background operation: its cancel token and the receiving end of its
 /// messages.
@@ -47,6 +46,7 @@ pub struct Task<M> {
     cancel: Option<CancelToken>,
     messages: Receiver<M>,
     ended: bool,
+    wake: Wake,
 }
 
 /// Why a task could not start.
@@ -57,11 +57,10 @@ impl<M: Send + 'static> Task<M> {
     /// Starts `work` on a new thread named `name`. `work` gets a waiter on the task's token and
     /// the sending end of the channel; it returns when its operation is done (or cancelled).
     pub fn spawn(name: &str, work: impl FnOnce(&Waiter, &SyncSender<M>) + Send + 'static) -> Result<Self, SpawnError> {
-        if *STOPPED.lock().unwrap_or_else(PoisonError::into_inner) {
-            return Err(SpawnError("the gdnat library is shutting down".into()));
-        }
         let cancel = CancelToken::new();
+        // Made here, so the waker is known before the thread runs (the caller never waits for it).
         let waiter = Waiter::new(&cancel).map_err(|error| SpawnError(format!("cannot create a poller: {error}")))?;
+        let wake = waiter.waker();
         let (sender, messages) = mpsc::sync_channel(CHANNEL_CAPACITY);
         let handle = std::thread::Builder::new()
             .name(name.into())
@@ -75,7 +74,7 @@ impl<M: Send + 'static> Task<M> {
             let _ = r.handle.join();
         }
         running.push(Running { cancel: cancel.clone(), handle });
-        Ok(Self { cancel: Some(cancel), messages, ended: false })
+        Ok(Self { cancel: Some(cancel), messages, ended: false, wake })
     }
 }
 
@@ -108,6 +107,12 @@ impl<M> Task<M> {
         }
     }
 
+    /// Ends the thread's current or next `sleep_until` early (not a cancellation): for a
+    /// thread that sleeps between steps and must look at a flag now.
+    pub fn wake(&self) {
+        self.wake.wake();
+    }
+
     /// Lets the thread finish on its own (for a graceful end such as leaving a room): its
     /// messages are dropped, it is not cancelled; [`shutdown`] still cancels it.
     pub fn detach(mut self) {
@@ -121,10 +126,11 @@ impl<M> Drop for Task<M> {
     }
 }
 
-/// Cancels every running task and joins the threads (library unload). Returns how many
-/// threads were still running after [`SHUTDOWN_GUARD`] (0 unless something is wrong).
+/// Cancels every running task and joins the threads (library unload; no script runs then, so
+/// nothing starts a new task meanwhile, and nothing needs re-enabling on a hot reload).
+/// Returns how many threads were still running after [`SHUTDOWN_GUARD`] (0 unless something
+/// is wrong).
 pub fn shutdown() -> usize {
-    *STOPPED.lock().unwrap_or_else(PoisonError::into_inner) = true;
     let running = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(PoisonError::into_inner));
     for r in &running {
         r.cancel.cancel();
@@ -142,11 +148,6 @@ pub fn shutdown() -> usize {
         }
     }
     left
-}
-
-/// Allows tasks again (the library was initialised anew, hot reload).
-pub fn restart() {
-    *STOPPED.lock().unwrap_or_else(PoisonError::into_inner) = false;
 }
 
 /// Threads of this module that have not ended yet (tests).
