@@ -101,7 +101,8 @@ impl NatRendezvous {
     pub const RESULT_NOT_JOINED: i32 = 23;
 
     /// Emitted after the first announce was answered: `members` (Dictionaries `address`,
-    /// `port`) are the other players in the room at that moment.
+    /// `port`) are the other players in the room at that moment. When the room was not empty,
+    /// [signal peers_changed] follows with them as `joined`.
     #[signal]
     fn room_joined(members: VarArray);
 
