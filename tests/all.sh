@@ -77,6 +77,11 @@ stage testbed-verify bash tests/testbed/testbed.sh verify
 # Issue 10: the two-site bed (coturn RFC 5780 + opentracker + two NAT routers); STUN, NAT
 # behaviour against turnutils_natdiscovery, tracker rendezvous and hole punching (~60 s).
 stage p2p-bed bash tests/testbed-p2p/bed.sh verify --gdnat "${CARGO_TARGET_DIR:-target}/debug/gdnat"
+# Issue 10, the Godot side: NatStun/NatRendezvous/NatPunch checks, then two headless Godots
+# connect over ENet on the punched port (RPC each way; home/home with ENet counted in router A,
+# fullcone/home, fullcone/fullcone, symmetric/fullcone; the p2p demo scene headless);
+# symmetric/symmetric fails clearly within 15 s (~31 s).
+stage p2p-godot bash tests/testbed-p2p/godot-e2e.sh --no-build
 stage core-e2e bash tests/e2e/core-e2e.sh
 # Issue 8 item 5: SSDP multicast dropped in the router; the unicast M-SEARCH to the default
 # gateway still finds it (~10 s).

@@ -77,7 +77,7 @@ STAGE="$TARGET_DIR/package/$NAME"
 ADDON="$STAGE/addons/gdnat"
 rm -rf "$TARGET_DIR/package"
 mkdir -p "$ADDON/bin" "$ADDON/doc_classes"
-cp -r addons/gdnat/icons addons/gdnat/plugin.cfg addons/gdnat/plugin.gd "$ADDON/"
+cp -r addons/gdnat/icons addons/gdnat/plugin.cfg addons/gdnat/plugin.gd addons/gdnat/nat_room.gd "$ADDON/"
 cp "$LINUX_LIB" "$ADDON/bin/libgdnat.linux.x86_64.release.so"
 cp "$WIN_LIB" "$ADDON/bin/gdnat.windows.x86_64.release.dll"
 cp "$MAC_LIB" "$ADDON/bin/libgdnat.macos.release.dylib"
@@ -143,7 +143,7 @@ pass zip "$ZIP ($(stat -c %s "$ZIP") bytes)"
 
 # ---- 3. the zip's contents, then the demo from a fresh project with the zip alone -------------
 listing=$(unzip -Z1 "$ZIP")
-want=(addons/gdnat/gdnat.gdextension addons/gdnat/plugin.cfg addons/gdnat/plugin.gd addons/gdnat/LICENSE
+want=(addons/gdnat/gdnat.gdextension addons/gdnat/plugin.cfg addons/gdnat/plugin.gd addons/gdnat/nat_room.gd addons/gdnat/LICENSE
       addons/gdnat/README.md addons/gdnat/BUILD-INFO.txt addons/gdnat/icons/NatUPNP.svg addons/gdnat/icons/NatUPNPDevice.svg
       addons/gdnat/doc_classes/NatUPNP.xml addons/gdnat/doc_classes/NatUPNPDevice.xml)
 while read -r lib; do want+=("addons/gdnat/$lib"); done < <(sed -n 's/^[a-z]*\.[a-z0-9_.]* *= *"\(bin\/[^"]*\)"/\1/p' "$ADDON/gdnat.gdextension" | sort -u)

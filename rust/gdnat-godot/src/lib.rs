@@ -26,6 +26,7 @@ pub mod delivery;
 pub mod device;
 pub mod main_thread;
 pub mod operations;
+pub mod p2p;
 pub mod port_mapping;
 pub mod test_hooks;
 pub mod upnp;
@@ -56,6 +57,7 @@ unsafe impl ExtensionLibrary for GdnatExtension {
         if stage == InitStage::Scene {
             let started = Instant::now();
             delivery::shutdown();
+            p2p::shutdown();
             let stopped = worker::shutdown();
             port_mapping::shutdown(); // NatPortMapping: the mappings of nodes that left the tree are deleted
             let millis = started.elapsed().as_millis();
