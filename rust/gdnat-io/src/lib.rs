@@ -23,6 +23,7 @@ pub mod cancel;
 pub mod gateway;
 pub mod tcp;
 pub mod udp;
+mod sleeper;
 pub mod wait;
 
 pub use cancel::{CancelHook, CancelToken};

@@ -41,6 +41,11 @@ pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result
         if let Some(error) = stream.take_error()? {
             return Err(error);
         }
+        // On Unix the wait is `poll(2)` on this one socket, so `Ready` is the kernel's own
+        // POLLOUT: the connect finished, and with no error pending it succeeded.
+        if cfg!(unix) {
+            return Ok(stream);
+        }
         match stream.peer_addr() {
             Ok(_) => return Ok(stream),
             // Not connected yet (a spurious readiness): wait again.
@@ -126,6 +131,14 @@ impl DeadlineStream {
     /// Closes both directions; later reads see the end, later writes fail.
     pub fn shutdown(&self) -> io::Result<()> {
         self.stream.shutdown(Shutdown::Both)
+    }
+
+    /// Waits until data (or the peer's close, or an error) can be read, by the deadline.
+    /// A reader that knows nothing has come yet (it has just sent a request) saves the
+    /// `read` that would only say `WouldBlock`.
+    pub fn wait_readable(&self) -> io::Result<()> {
+        self.waiter.check().map_err(|e| e.into_io())?;
+        self.wait(Interest::Readable, "read")
     }
 
     fn wait(&self, interest: Interest, what: &str) -> io::Result<()> {

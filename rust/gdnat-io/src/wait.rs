@@ -1,24 +1,23 @@
 //! One readiness wait at a time on any socket, bounded by a deadline and cut short by
 //! cancellation.
 //!
-//! A [`Waiter`] owns a `polling::Poller` (epoll on Linux, kqueue on the BSDs and macOS, IOCP
-//! with AFD on Windows) and a hook on a [`CancelToken`] that calls `Poller::notify` from the
-//! cancelling thread. A wait registers the socket, sleeps in the kernel until the socket is
-//! ready, the deadline passes or the notify arrives, and unregisters the socket again. No
-//! thread sleeps in steps and no cancel is missed: a notify that comes before the wait starts
-//! makes the wait return at once.
+//! A [`Waiter`] owns a sleeper (`poll(2)` and a socket pair on Unix, `polling::Poller` on
+//! Windows: module `sleeper`) and a hook on a [`CancelToken`] that notifies the sleeper from
+//! the cancelling thread. A wait sleeps in the kernel until the socket is ready, the deadline
+//! passes or the notify arrives. No thread sleeps in steps and no cancel is missed: a notify
+//! that comes before the wait starts makes the wait return at once.
 
 use std::cell::Cell;
 use std::fmt;
 use std::io;
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use polling::{AsRawSource, AsSource, Event, Events, Poller};
+use polling::{AsRawSource, AsSource};
 
 use crate::cancel::{CancelHook, CancelToken};
+use crate::sleeper::{Sleeper, Slept};
 
 /// What a wait waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +56,7 @@ pub enum WaitError {
     /// The waiter's token (or an ancestor of it) was cancelled.
     #[error("cancelled")]
     Cancelled,
-    /// The system's poller failed.
+    /// The system's wait (poll, or the poller on Windows) failed.
     #[error("waiting on the socket failed: {0}")]
     Io(#[from] io::Error),
 }
@@ -92,14 +91,13 @@ pub fn is_cancelled_io_error(error: &io::Error) -> bool {
 
 /// Waits on one socket at a time until it is ready, a deadline passes, or a [`CancelToken`]
 /// is cancelled. Made for blocking worker threads: one waiter per operation (or per thread),
-/// any number of waits in a row. Costs one poller (three file descriptors on Linux) while it
-/// lives; a dropped waiter's poller is kept for the next waiter made on the same thread (see
+/// any number of waits in a row. Costs one sleeper (two file descriptors on Unix) while it
+/// lives; a dropped waiter's sleeper is kept for the next waiter made on the same thread (see
 /// [`Waiter::new`]).
 pub struct Waiter {
-    poller: Arc<Poller>,
+    sleeper: Arc<Sleeper>,
     woken: Arc<AtomicBool>,
     cancel: CancelToken,
-    events: Mutex<Events>,
     hook: Option<CancelHook>,
 }
 
@@ -109,50 +107,40 @@ impl fmt::Debug for Waiter {
     }
 }
 
-/// The key of the one socket registered at a time.
-const KEY: usize = 7;
-
-/// Events one wait can return: the socket's and the poller's own (notify, timer).
-const EVENTS: NonZeroUsize = match NonZeroUsize::new(4) {
-    Some(n) => n,
-    None => unreachable!(),
-};
-
 thread_local! {
-    /// The poller of the last waiter dropped on this thread, for the next waiter made here.
-    /// Making a poller costs five system calls on Linux (epoll, eventfd and timerfd, two
-    /// registrations) and dropping it three; an HTTP exchange made one for every connection.
-    static SPARE_POLLER: Cell<Option<Arc<Poller>>> = const { Cell::new(None) };
+    /// The sleeper of the last waiter dropped on this thread, for the next waiter made here.
+    /// Making one costs system calls (a socket pair and two `fcntl`s on Unix) and dropping
+    /// it two more; an HTTP exchange makes a waiter for every connection.
+    static SPARE_SLEEPER: Cell<Option<Arc<Sleeper>>> = const { Cell::new(None) };
 }
 
 impl Waiter {
     /// A waiter whose waits end when `cancel` (or an ancestor) is cancelled. Fails only when
-    /// the system cannot make a poller (out of file descriptors).
+    /// the system cannot make a sleeper (out of file descriptors).
     ///
-    /// The poller of the last waiter dropped on this thread is reused (each thread keeps at
-    /// most one spare, three file descriptors on Linux, until it ends). A notify meant for its
+    /// The sleeper of the last waiter dropped on this thread is reused (each thread keeps at
+    /// most one spare, two file descriptors on Unix, until it ends). A notify meant for its
     /// old owner (a late cancel or [`Wake`]) can then wake a wait of the new one once; waits
     /// treat that as a spurious wake-up and wait again.
     pub fn new(cancel: &CancelToken) -> io::Result<Self> {
-        let poller = match SPARE_POLLER.try_with(Cell::take).ok().flatten() {
-            Some(poller) => poller,
-            None => Arc::new(Poller::new()?),
+        let sleeper = match SPARE_SLEEPER.try_with(Cell::take).ok().flatten() {
+            Some(sleeper) => sleeper,
+            None => Arc::new(Sleeper::new()?),
         };
-        let woken = Arc::downgrade(&poller);
+        let woken = Arc::downgrade(&sleeper);
         let hook = cancel.on_cancel(move || {
-            if let Some(poller) = woken.upgrade() {
-                let _ = poller.notify();
+            if let Some(sleeper) = woken.upgrade() {
+                let _ = sleeper.notify();
             }
         });
-        let events = Mutex::new(Events::with_capacity(EVENTS));
-        Ok(Self { poller, woken: Arc::default(), cancel: cancel.clone(), events, hook: Some(hook) })
+        Ok(Self { sleeper, woken: Arc::default(), cancel: cancel.clone(), hook: Some(hook) })
     }
 
     /// A handle that other threads use to end this waiter's current or next wakeable wait
     /// (for example a helper thread that has a result ready). Plain [`wait`](Self::wait)s
     /// are not ended by it; the wake is kept for the next wakeable wait.
     pub fn waker(&self) -> Wake {
-        Wake { poller: Arc::downgrade(&self.poller), woken: Arc::clone(&self.woken) }
+        Wake { sleeper: Arc::downgrade(&self.sleeper), woken: Arc::clone(&self.woken) }
     }
 
     /// The token this waiter watches.
@@ -177,7 +165,7 @@ impl Waiter {
     where
         S: AsRawSource + AsSource + Copy,
     {
-        match self.wait_registered(Some((socket, interest)), deadline, false)? {
+        match self.wait_for(Some((socket, interest)), deadline, false)? {
             WakeOutcome::Ready => Ok(WaitOutcome::Ready),
             WakeOutcome::TimedOut | WakeOutcome::Woken => Ok(WaitOutcome::TimedOut),
         }
@@ -189,38 +177,20 @@ impl Waiter {
     where
         S: AsRawSource + AsSource + Copy,
     {
-        self.wait_registered(Some((socket, interest)), deadline, true)
+        self.wait_for(Some((socket, interest)), deadline, true)
     }
 
     /// Waits for no socket: until `deadline` (`TimedOut`), a [`Wake`] (`Woken`) or the
     /// token's cancel (`Err(Cancelled)`).
     pub fn sleep_until(&self, deadline: Instant) -> Result<WakeOutcome, WaitError> {
-        self.wait_registered(None::<(&std::net::UdpSocket, Interest)>, deadline, true)
+        self.wait_for(None::<(&std::net::UdpSocket, Interest)>, deadline, true)
     }
 
-    fn wait_registered<S>(&self, socket: Option<(S, Interest)>, deadline: Instant, wakeable: bool) -> Result<WakeOutcome, WaitError>
+    fn wait_for<S>(&self, socket: Option<(S, Interest)>, deadline: Instant, wakeable: bool) -> Result<WakeOutcome, WaitError>
     where
         S: AsRawSource + AsSource + Copy,
     {
-        self.check()?;
         let woken = || wakeable && self.woken.swap(false, Ordering::SeqCst);
-        if woken() {
-            return Ok(WakeOutcome::Woken);
-        }
-        let _registered = match socket {
-            Some((socket, interest)) => {
-                let event = match interest {
-                    Interest::Readable => Event::readable(KEY),
-                    Interest::Writable => Event::writable(KEY),
-                };
-                // SAFETY: `socket` is borrowed for this call and `Registered` deletes it from
-                // the poller before the call returns, on every path.
-                unsafe { self.poller.add(socket, event)? };
-                Some(Registered { poller: &self.poller, socket })
-            }
-            None => None,
-        };
-        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             self.check()?;
             if woken() {
@@ -229,34 +199,32 @@ impl Waiter {
             if Instant::now() >= deadline {
                 return Ok(WakeOutcome::TimedOut);
             }
-            events.clear();
-            self.poller.wait_deadline(&mut events, deadline)?;
-            if events.iter().any(|e| e.key == KEY) {
+            if self.sleeper.sleep(socket, deadline)? == Slept::Ready {
                 return Ok(WakeOutcome::Ready);
             }
-            // A notify (a cancel or a wake), a spurious wake-up or the timer: look again.
+            // A notify (a cancel or a wake), a spurious wake-up or the deadline: look again.
         }
     }
 }
 
 impl Drop for Waiter {
-    /// Removes the cancel hook, then keeps the poller as this thread's spare when nobody else
-    /// holds it (a [`Wake`] or a running hook only borrows it for a notify).
+    /// Removes the cancel hook, then keeps the sleeper as this thread's spare when nobody
+    /// else holds it (a [`Wake`] or a running hook only borrows it for a notify).
     fn drop(&mut self) {
         drop(self.hook.take());
-        if Arc::strong_count(&self.poller) == 1 {
-            let poller = Arc::clone(&self.poller);
-            let _ = SPARE_POLLER.try_with(|spare| spare.set(Some(poller)));
+        if Arc::strong_count(&self.sleeper) == 1 {
+            let sleeper = Arc::clone(&self.sleeper);
+            let _ = SPARE_SLEEPER.try_with(|spare| spare.set(Some(sleeper)));
         }
     }
 }
 
 /// Ends the current or next wakeable wait of one [`Waiter`] ([`Waiter::waker`]). Cheap to
 /// clone and to send to other threads; does nothing once the waiter is gone (at most a
-/// spurious wake-up of a later waiter on the same thread, which reuses the poller).
+/// spurious wake-up of a later waiter on the same thread, which reuses the sleeper).
 #[derive(Clone)]
 pub struct Wake {
-    poller: Weak<Poller>,
+    sleeper: Weak<Sleeper>,
     woken: Arc<AtomicBool>,
 }
 
@@ -270,21 +238,9 @@ impl Wake {
     /// Ends the waiter's current wakeable wait with `Woken`, or its next one at once.
     pub fn wake(&self) {
         self.woken.store(true, Ordering::SeqCst);
-        if let Some(poller) = self.poller.upgrade() {
-            let _ = poller.notify();
+        if let Some(sleeper) = self.sleeper.upgrade() {
+            let _ = sleeper.notify();
         }
-    }
-}
-
-/// Removes the socket from the poller when the wait ends.
-struct Registered<'a, S: AsSource + Copy> {
-    poller: &'a Poller,
-    socket: S,
-}
-
-impl<S: AsSource + Copy> Drop for Registered<'_, S> {
-    fn drop(&mut self) {
-        let _ = self.poller.delete(self.socket);
     }
 }
 
@@ -373,14 +329,14 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_poller_carries_nothing_over_from_its_last_waiter() {
+    fn a_reused_sleeper_carries_nothing_over_from_its_last_waiter() {
         let socket = quiet_socket();
         let old_token = CancelToken::new();
         let old = Waiter::new(&old_token).unwrap();
         let old_wake = old.waker();
         drop(old);
-        // The next waiter on this thread takes the old one's poller; a late cancel of the old
-        // token and a late wake reach that poller, but must not end the new waiter's waits.
+        // The next waiter on this thread takes the old one's sleeper; a late cancel of the old
+        // token and a late wake reach that sleeper, but must not end the new waiter's waits.
         let new = Waiter::new(&CancelToken::new()).unwrap();
         old_token.cancel();
         old_wake.wake();
@@ -389,7 +345,7 @@ mod tests {
         assert!(Instant::now() >= deadline, "a stale notify ended the wait early");
         let deadline = Instant::now() + Duration::from_millis(20);
         assert_eq!(new.sleep_until(deadline).unwrap(), WakeOutcome::TimedOut, "the old waiter's wake is not the new one's");
-        // And the new waiter's own cancel still works on the reused poller.
+        // And the new waiter's own cancel still works on the reused sleeper.
         let token = CancelToken::new();
         drop(new);
         let waiter = Waiter::new(&token).unwrap();

@@ -105,15 +105,15 @@ pub(crate) struct CancellableTransport {
 }
 
 impl CancellableTransport {
-    /// Writes the held-back output, by `deadline`.
-    fn flush_unsent(&mut self, deadline_at: Instant, reason: Timeout) -> Result<(), ureq::Error> {
+    /// Writes the held-back output, by `deadline`. `Ok(true)` when something was written.
+    fn flush_unsent(&mut self, deadline_at: Instant, reason: Timeout) -> Result<bool, ureq::Error> {
         if self.unsent.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         self.stream.set_deadline(deadline_at);
         let result = self.stream.write_all(&self.unsent).map_err(|e| to_ureq(e, reason));
         self.unsent.clear();
-        result
+        result.map(|()| true)
     }
 }
 
@@ -146,8 +146,13 @@ impl Transport for CancellableTransport {
         if timeout.after.is_zero() {
             return Err(ureq::Error::Timeout(timeout.reason));
         }
-        self.flush_unsent(deadline(&timeout), timeout.reason)?;
+        let just_sent = self.flush_unsent(deadline(&timeout), timeout.reason)?;
         self.stream.set_deadline(deadline(&timeout));
+        if just_sent {
+            // The request went out this instant; its answer cannot be there yet (on a LAN it
+            // comes a fraction of a millisecond later), so wait before the first read.
+            self.stream.wait_readable().map_err(|e| to_ureq(e, timeout.reason))?;
+        }
         let input = self.buffers.input_append_buf();
         let amount = self.stream.read(input).map_err(|e| to_ureq(e, timeout.reason))?;
         self.buffers.input_appended(amount);

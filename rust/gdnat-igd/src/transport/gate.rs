@@ -8,6 +8,7 @@
 //! [`Turn`] is dropped, whichever way the exchange ended.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -22,6 +23,9 @@ pub const GATE_WIDTH: usize = 2;
 static IN_FLIGHT: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
 /// Signalled when a turn is given back or a waiter's token is cancelled.
 static CHANGED: Condvar = Condvar::new();
+/// Threads waiting on [`CHANGED`], counted under the [`IN_FLIGHT`] lock, so that a freed turn
+/// wakes nobody (and makes no system call) when nobody waits.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
 
 fn lock() -> MutexGuard<'static, Option<HashMap<String, usize>>> {
     IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner)
@@ -53,7 +57,9 @@ impl Drop for Turn {
                 }
             }
         }
-        CHANGED.notify_all();
+        if WAITING.load(Ordering::Relaxed) > 0 {
+            CHANGED.notify_all();
+        }
     }
 }
 
@@ -79,7 +85,9 @@ pub fn enter(key: &str, deadline: Instant, cancel: &CancelToken) -> Result<Turn,
         if left.is_zero() {
             return Err(GateError::TimedOut);
         }
+        WAITING.fetch_add(1, Ordering::Relaxed);
         gates = CHANGED.wait_timeout(gates, left).unwrap_or_else(PoisonError::into_inner).0;
+        WAITING.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
