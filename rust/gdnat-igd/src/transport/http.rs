@@ -55,6 +55,9 @@ const MAX_RESPONSE_HEADER: usize = 8 * 1024;
 const INPUT_BUFFER: usize = 12 * 1024;
 const OUTPUT_BUFFER: usize = 4 * 1024;
 
+/// Bytes reserved for a response body before reading it.
+const INITIAL_BODY_CAPACITY: usize = 4 * 1024;
+
 /// Longest timeout handed to ureq; larger values are clamped so deadlines cannot overflow.
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
@@ -188,7 +191,9 @@ fn finish(
 ) -> Result<HttpResponse, RequestError> {
     let mut response = result.map_err(|e| map_request_error(e, url, limits))?;
     let status = response.status().as_u16();
-    let mut body = Vec::new();
+    // Room for a typical SOAP answer or description at once (growing from empty cost about
+    // as much as the read itself); larger bodies still grow up to the cap.
+    let mut body = Vec::with_capacity(limits.max_body.min(INITIAL_BODY_CAPACITY));
     let read = response
         .body_mut()
         .with_config()
