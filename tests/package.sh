@@ -76,6 +76,9 @@ done
 STAGE="$TARGET_DIR/package/$NAME"
 ADDON="$STAGE/addons/gdnat"
 rm -rf "$TARGET_DIR/package"
+# The classes the library registers, each with its page of the class reference.
+DOC_CLASSES="NatUPNP NatUPNPDevice NatPortMapping NatStun NatRendezvous NatPunch"
+have_doc_classes() { local class; for class in $DOC_CLASSES; do [ -s "$ADDON/doc_classes/$class.xml" ] || return 1; done; }
 mkdir -p "$ADDON/bin" "$ADDON/doc_classes"
 cp -r addons/gdnat/icons addons/gdnat/plugin.cfg addons/gdnat/plugin.gd addons/gdnat/nat_room.gd "$ADDON/"
 cp "$LINUX_LIB" "$ADDON/bin/libgdnat.linux.x86_64.release.so"
@@ -115,10 +118,10 @@ mkdir -p "$DOCPROJ/out"
 if bash tests/lib/isolated.sh timeout 120 bash tests/godot/godot.sh --headless --path "$DOCPROJ" \
         --doctool "$DOCPROJ/out" --gdextension-docs > "$LOGS/package-doctool.log" 2>&1 \
    && cp "$DOCPROJ"/out/doc_classes/*.xml "$ADDON/doc_classes/" 2>/dev/null \
-   && [ -s "$ADDON/doc_classes/NatUPNP.xml" ] && [ -s "$ADDON/doc_classes/NatUPNPDevice.xml" ]; then
+   && have_doc_classes; then
     pass doc-classes "$(cd "$ADDON/doc_classes" && ls | tr '\n' ' ')(godot --doctool --gdextension-docs)"
 else
-    fail doc-classes "godot --doctool --gdextension-docs wrote no NatUPNP.xml/NatUPNPDevice.xml (log $LOGS/package-doctool.log)"
+    fail doc-classes "godot --doctool --gdextension-docs did not write one of: $DOC_CLASSES (log $LOGS/package-doctool.log)"
 fi
 rm -rf "$DOCPROJ"
 
@@ -144,8 +147,10 @@ pass zip "$ZIP ($(stat -c %s "$ZIP") bytes)"
 # ---- 3. the zip's contents, then the demo from a fresh project with the zip alone -------------
 listing=$(unzip -Z1 "$ZIP")
 want=(addons/gdnat/gdnat.gdextension addons/gdnat/plugin.cfg addons/gdnat/plugin.gd addons/gdnat/nat_room.gd addons/gdnat/LICENSE
-      addons/gdnat/README.md addons/gdnat/BUILD-INFO.txt addons/gdnat/icons/NatUPNP.svg addons/gdnat/icons/NatUPNPDevice.svg
-      addons/gdnat/doc_classes/NatUPNP.xml addons/gdnat/doc_classes/NatUPNPDevice.xml)
+      addons/gdnat/README.md addons/gdnat/BUILD-INFO.txt addons/gdnat/icons/NatRoom.svg)
+for class in $DOC_CLASSES; do want+=("addons/gdnat/doc_classes/$class.xml"); done
+# Every icon the .gdextension's [icons] section names.
+while read -r icon; do want+=("addons/gdnat/$icon"); done < <(sed -n '/^\[icons\]/,/^\[/s/^[A-Za-z]* *= *"\(icons\/[^"]*\)"/\1/p' "$ADDON/gdnat.gdextension")
 while read -r lib; do want+=("addons/gdnat/$lib"); done < <(sed -n 's/^[a-z]*\.[a-z0-9_.]* *= *"\(bin\/[^"]*\)"/\1/p' "$ADDON/gdnat.gdextension" | sort -u)
 missing=()
 for f in "${want[@]}"; do grep -qx "$NAME/$f" <<<"$listing" || missing+=("$f"); done

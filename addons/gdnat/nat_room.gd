@@ -22,6 +22,7 @@
 ## NATs give every destination another public port ("symmetric"), no hole can be punched: the
 ## call fails with [constant RESULT_PUNCH_FAILED] and a message saying a relay is needed.
 ## Pitfalls of the hand-off (compression, ports, keep-alive): docs/p2p.md, "ENet hand-off".
+@icon("res://addons/gdnat/icons/NatRoom.svg")
 class_name NatRoom
 extends RefCounted
 
