@@ -62,6 +62,21 @@ impl MappingRecord {
         Self { gateway, method: granted.method, external_port: granted.external_port, internal_port: granted.internal_port, nonce: granted.nonce }
     }
 
+    /// The recorded mapping as a [`Granted`] of `protocol` (what a delete needs; its external
+    /// address is not recorded and is left unspecified: no delete uses it).
+    pub fn stale_granted(&self, protocol: Protocol) -> Granted {
+        Granted {
+            method: self.method,
+            protocol,
+            internal_port: self.internal_port,
+            external_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            external_port: self.external_port,
+            lifetime: 0,
+            nonce: self.nonce,
+            gateway_restarted: false,
+        }
+    }
+
     /// The file's text.
     pub fn to_text(&self) -> String {
         let mut text = format!(

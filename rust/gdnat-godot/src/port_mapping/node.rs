@@ -146,6 +146,13 @@ pub struct NatPortMapping {
     #[var(no_set)]
     gateway_source: GString,
 
+    /// Seconds until the next scheduled renewal while [constant STATE_MAPPED] (read-only; the
+    /// same as [method get_seconds_to_renewal]), -1 in every other state; 0 once the renewal
+    /// is due (a renewal that failed and is retried before the lease runs out stays at 0 until
+    /// it succeeds). The demo scene shows it.
+    #[var(get = get_seconds_to_renewal, no_set)]
+    seconds_to_renewal: f64,
+
     slots: Vec<Slot>,
     notices: VecDeque<Notice>,
     renew_at: Option<Instant>,
@@ -315,7 +322,7 @@ impl NatPortMapping {
         };
         let memory = Some(PathBuf::from(ProjectSettings::singleton().globalize_path(MEMORY_DIR).to_string()));
         for request in plan.requests {
-            let lookup = Lookup { methods: plan.methods.clone(), gateway: plan.gateway, memory: memory.clone(), protocol: request.protocol, port: request.external_port };
+            let lookup = Lookup { methods: plan.methods.clone(), gateway: plan.gateway, memory: memory.clone(), protocol: request.protocol, port: request.external_port, description: request.description.clone() };
             let record = memory.as_deref().map(|dir| memory::mapping_record_path(dir, request.protocol, request.external_port));
             let found = FoundSlot::default();
             match MapperWorker::spawn(backend_factory(lookup, found.clone()), request) {
@@ -366,7 +373,8 @@ impl NatPortMapping {
         GString::from(self.state_now().as_str())
     }
 
-    /// Seconds until the next scheduled renewal, or -1 when none is scheduled.
+    /// Seconds until the next scheduled renewal, or -1 when none is scheduled (the getter of
+    /// [member seconds_to_renewal]).
     #[func]
     pub fn get_seconds_to_renewal(&self) -> f64 {
         match self.renew_at {
