@@ -204,13 +204,14 @@ stale_log="$LOGS/port-mapping-stale-1.log"
 ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
     -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$STALE_ASK --other-port=$OTHER_PORT >"$stale_log" 2>&1 &
 godot_pid=$!
+t_wait=$(tb_now_ms)
 for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$stale_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
 holding=$(grep -m1 '^HOLDING' "$stale_log")
 STALE_PORT=$(sed -n 's/^HOLDING port=\([0-9]*\) .*/\1/p' <<<"$holding")
 if [ -n "$STALE_PORT" ] && [ "$STALE_PORT" != "$STALE_ASK" ]; then
     pass stale.first-run-other-port "$holding (asked $STALE_ASK, held by the other host)"
 else
-    fail stale.first-run-other-port "asked $STALE_ASK: ${holding:-$(tail -3 "$stale_log" | tr '\n' ' ')}"
+    fail stale.first-run-other-port "asked $STALE_ASK, after $(( $(tb_now_ms) - t_wait )) ms, process $(head -c 80 "/proc/$godot_pid/stat" 2>/dev/null || echo gone): ${holding:-$(tail -3 "$stale_log" | tr '\n' ' ')}"
 fi
 kill -9 "$godot_pid" 2>/dev/null
 wait "$godot_pid" 2>/dev/null

@@ -151,6 +151,7 @@ pub struct NatPortMapping {
     /// is due (a renewal that failed and is retried before the lease runs out stays at 0 until
     /// it succeeds). The demo scene shows it.
     #[var(get = get_seconds_to_renewal, no_set)]
+    #[allow(dead_code)] // only the property's slot: its getter computes the value
     seconds_to_renewal: f64,
 
     slots: Vec<Slot>,
