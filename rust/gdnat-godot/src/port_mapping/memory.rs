@@ -176,6 +176,13 @@ mod tests {
     }
 
     #[test]
+    fn a_stale_record_gives_what_a_delete_needs() {
+        let stale = MappingRecord { external_port: 7799, internal_port: 7798, ..record() }.stale_granted(Protocol::Udp);
+        assert_eq!((stale.method, stale.protocol, stale.external_port, stale.internal_port, stale.nonce), (Method::Pcp, Protocol::Udp, 7799, 7798, Some(Nonce([0xab; 12]))));
+        assert!(stale.external_address.is_unspecified() && !stale.gateway_restarted);
+    }
+
+    #[test]
     fn bad_records_are_ignored() {
         for text in [
             "",
