@@ -2,16 +2,21 @@
 # The NatPortMapping node (rust/gdnat-godot/src/port_mapping) in the real Godot against the real
 # miniupnpd of the test bed, as root: tests/godot/test_port_mapping.gd runs headless in the bed's
 # LAN namespace (PCP map, a WAN packet reaching the game's UDP socket, router restart -> lost then
-# mapped, stop -> released and the router's table empty; UPnP only; queue_free clean-up; bad
-# input). Its last test leaves a mapping and quits; this script then checks that quitting deleted
-# it: the router's own table (tests/lib/router-table.sh: nft and upnpc -l, failing when the tool
-# fails) is empty after Godot exited. Then the crash test (tests/godot/port_mapping_crash.gd):
-# kill -9 of a Godot holding a PCP mapping, a second start that takes it over (gateway and nonce
-# remembered in user://gdnat), exactly one entry for the game, another LAN host's mapping kept.
-# About 20 s with the bed's start and stop (--no-build).
+# mapped, stop -> released and the router's table empty; UPnP only; NAT-PMP only; the scheduled
+# renewal alone noticing a router restart and a WAN address change (miniupnpd's min_lifetime set
+# to 2 s for it); the three miniupnpd set-ups UPnP only, NAT-PMP+PCP only, all three; queue_free
+# clean-up; bad input). The suite restores the router's set-up and address; after a suite that
+# stopped half-way this script does. Its last test leaves a mapping and quits; this script then
+# checks that quitting deleted it: the router's own table (tests/lib/router-table.sh: nft and
+# upnpc -l, failing when the tool fails) is empty after Godot exited. Then the crash tests
+# (tests/godot/port_mapping_crash.gd): kill -9 of a Godot holding a PCP mapping, a second start
+# that takes it over (gateway and nonce remembered in user://gdnat), exactly one entry for the
+# game, another LAN host's mapping kept; and kill -9 of a Godot whose mapping sits on another
+# port than it asked (a conflict), a second start that removes that stale mapping.
+# About 34 s with the bed's start and stop (--no-build).
 #
 #   tests/e2e/port-mapping-e2e.sh [--no-build]
-#   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart ...   (called by the suite)
+#   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart|wan-address ...   (called by the suite)
 #
 # Prints `PASS|FAIL name detail` lines and `N passed, N failed`; exit 1 on any FAIL.
 # Env: IGD_PREFIX (test-bed namespaces), GDNAT_LOGS (logs; Godot's user:// goes to
@@ -63,7 +68,7 @@ build=1
 for a in "$@"; do
     case $a in
         --no-build) build=0 ;;
-        *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,23p' "$0" >&2; exit 2 ;;
     esac
 done
 

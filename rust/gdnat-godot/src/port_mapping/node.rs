@@ -23,8 +23,11 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 
 /// Keeps a port of this game open on the router for the whole session: maps it with PCP,
 /// NAT-PMP or UPnP (whichever the router speaks, in that order of preference), renews it
-/// before the lease runs out, maps it again when the router restarts or forgets it, and
-/// deletes it when the node leaves the tree or the game quits.
+/// before the lease runs out, maps it again when the router restarts or forgets it, reports a
+/// new external address when the router's WAN address changes (both noticed by the scheduled
+/// renewal, no call needed: [signal lost], then [signal mapped] with the new values), and
+/// deletes it when the node leaves the tree or the game quits. [member seconds_to_renewal]
+/// counts down to the next renewal.
 ///
 /// Zero code: add the node to a scene, set [member port], run. It starts on `_ready`
 /// ([member autostart]). With code:
@@ -59,6 +62,10 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 /// [method stop] while the gateway is still being found lets the worker finish that step
 /// (bounded by the 1 s probe and, when a router answered SSDP, its description download),
 /// map, then delete at once.
+///
+/// After a crash the next start takes over the mapping the crashed run left on the same port,
+/// or removes it first when it sat on another external port (a conflict had given it another
+/// one): only this host's own mapping, never another host's or one with another description.
 ///
 /// Clean-up: [method stop], leaving the tree, freeing the node and quitting the game delete
 /// exactly the mappings this node made (never another one), on a background thread; quitting
