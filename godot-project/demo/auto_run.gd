@@ -3,7 +3,9 @@
 ## script (tests/demo/run-demo.sh) through stdout lines and marker files:
 ##
 ##   STEP <name> PASS|FAIL <detail>         one line per demo-side step (no-gateway, discover,
-##                                          external-ip, map-/probe-/unmap-/leak-<proto>)
+##                                          external-ip, map-/probe-/unmap-/leak-<proto>,
+##                                          node-mapped, node-released)
+##   NODE_MAPPED <address>:<port> <method>  the demo's NatPortMapping reached `mapped`
 ##   EXTERNAL_IP <address>                  what the gateway reported
 ##   DOUBLE_NAT yes|no                      the gateway's double_nat flag
 ##   READY_FOR_PROBE <port> <proto>         the port is mapped and the demo listens on it
@@ -47,7 +49,41 @@ func _auto_run() -> void:
 		return
 	for proto in _options.protos:
 		await _prove_mapping(_options.port, proto)
+	await _prove_node()
 	_finish(1 if _failed else 0)
+
+
+## The demo's NatPortMapping: Start (as the button does), wait (bounded) for `mapped`, check
+## that the node row shows it (state, method, endpoint, a renewal time), then Stop and wait for
+## `released`.
+func _prove_node() -> void:
+	var node: Node = _demo.port_mapping
+	if node == null:
+		step("node-mapped", false, "NatPortMapping is missing (the gdnat extension is not loaded)")
+		return
+	var t0 := Time.get_ticks_msec()
+	var result: int = _demo.start_port_mapping(_options.node_port)
+	var deadline := t0 + 15000
+	while node.get_state_name() not in ["mapped", "failed", "released"] and Time.get_ticks_msec() < deadline:
+		await get_tree().process_frame
+	_demo.update_node_labels()
+	var shown: String = _demo.node_status_text()
+	var mapped: bool = node.get_state_name() == "mapped"
+	var endpoint := "%s:%d" % [node.external_address, node.external_port]
+	var ok: bool = result == 0 and mapped and shown.contains("state: mapped") \
+			and shown.contains("method: %s" % node.method) and shown.contains("external: %s" % endpoint) \
+			and node.seconds_to_renewal > 0.0 and not shown.contains("next renewal: -")
+	step("node-mapped", ok, "start() %d, %s in %d ms; the row shows: %s" % [result,
+			node.get_state_name(), Time.get_ticks_msec() - t0, shown])
+	if mapped:
+		say("NODE_MAPPED %s %s" % [endpoint, node.method])
+	var released := [false]
+	node.released.connect(func() -> void: released[0] = true, CONNECT_ONE_SHOT)
+	_demo.stop_port_mapping()
+	deadline = Time.get_ticks_msec() + 10000
+	while not released[0] and node.get_state_name() != "released" and Time.get_ticks_msec() < deadline:
+		await get_tree().process_frame
+	step("node-released", node.get_state_name() == "released", "after Stop: %s" % node.get_state_name())
 
 
 ## Map before any discovery: must fail cleanly with UPNP_RESULT_NO_GATEWAY, as the engine does.
@@ -156,6 +192,13 @@ func _screenshot_run() -> void:
 		var result: int = await _demo.map_port(_options.port, proto, _options.lease)
 		if result == 0:
 			mapped.append(proto)
+	var node: Node = _demo.port_mapping
+	if node != null:
+		_demo.start_port_mapping(_options.node_port)
+		var deadline := Time.get_ticks_msec() + 15000
+		while node.get_state_name() not in ["mapped", "failed", "released"] and Time.get_ticks_msec() < deadline:
+			await get_tree().process_frame
+		_demo.update_node_labels()
 	# Let the UI settle (layout, scroll-following log), then grab the drawn frame.
 	for i in 30:
 		await get_tree().process_frame
@@ -166,6 +209,11 @@ func _screenshot_run() -> void:
 			image.get_height(), error_string(err)])
 	for proto in mapped:
 		await _demo.unmap_port(_options.port, proto)
+	if node != null:
+		_demo.stop_port_mapping()
+		var deadline := Time.get_ticks_msec() + 10000
+		while node.get_state_name() != "released" and Time.get_ticks_msec() < deadline:
+			await get_tree().process_frame
 	_finish(1 if _failed or mapped.size() != _options.protos.size() else 0)
 
 

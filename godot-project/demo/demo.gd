@@ -1,4 +1,6 @@
-## gdnat demo: discover a UPnP internet gateway, map and unmap a port, query the external IP.
+## gdnat demo: discover a UPnP internet gateway, map and unmap a port, query the external IP;
+## and a NatPortMapping node (its own row: state, method, external endpoint, seconds to the
+## next renewal; Start/Stop), which keeps a port mapped with PCP, NAT-PMP or UPnP by itself.
 ##
 ## Every router call goes through NatUPNP's async twins (`*_async` + a completion signal), so the
 ## UI keeps drawing while the network works; the status bar shows the frame time to prove it.
@@ -25,8 +27,15 @@ const COLOR_ERROR := Color(1.0, 0.45, 0.42)
 const COLOR_WARN := Color(1.0, 0.8, 0.4)
 const COLOR_DIM := Color(0.55, 0.6, 0.68)
 
+## The demo's NatPortMapping port (the NatUPNP buttons use 7777 by default).
+const NODE_PORT := 7778
+
 ## Emitted for every line written to the log (the headless driver mirrors them).
 signal logged(text: String)
+
+## The demo's NatPortMapping node (made in code so that the scene still loads without the
+## extension), or null when the extension is not loaded.
+var port_mapping: Node
 
 ## The gdnat NatUPNP object, or null when the extension is not loaded.
 var upnp: Object
@@ -57,6 +66,11 @@ var _mapping_rows := {}
 @onready var _status_label: Label = %StatusLabel
 @onready var _frame_label: Label = %FrameLabel
 @onready var _external_ip_label: Label = %ExternalIp
+@onready var _node_state_label: Label = %NodeState
+@onready var _node_method_label: Label = %NodeMethod
+@onready var _node_endpoint_label: Label = %NodeEndpoint
+@onready var _node_renewal_label: Label = %NodeRenewal
+@onready var _node_button: Button = %NodeButton
 
 
 func _ready() -> void:
@@ -75,6 +89,7 @@ func _ready() -> void:
 	else:
 		log_line("The gdnat extension is not loaded (NatUPNP missing). Build and install it with "
 				+ "tests/build.sh, then restart.", COLOR_ERROR)
+	_setup_port_mapping()
 	_update_buttons()
 	var options := parse_options(OS.get_cmdline_user_args())
 	if options.auto or options.screenshot != "":
@@ -96,6 +111,7 @@ func _process(_delta: float) -> void:
 	if now - _frame_label_refresh_usec > 100000:
 		_frame_label_refresh_usec = now
 		_frame_label.text = "frame %.1f ms · longest %.1f ms" % [last_frame_ms, max_frame_ms]
+		update_node_labels()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +224,49 @@ func query_external_ip() -> Array:
 	return [result, address]
 
 
+## Starts the demo's NatPortMapping on `port` (UDP). Returns start()'s RESULT_* code (-1
+## without the extension). The node's signals are written to the log.
+func start_port_mapping(port: int = NODE_PORT) -> int:
+	if port_mapping == null:
+		log_line("NatPortMapping is not available (gdnat extension not loaded).", COLOR_ERROR)
+		return -1
+	port_mapping.port = port
+	log_line("NatPortMapping: starting on UDP %d (PCP, NAT-PMP or UPnP, whichever the router speaks)…" % port)
+	var result: int = port_mapping.start()
+	update_node_labels()
+	return result
+
+
+## Stops the demo's NatPortMapping: it deletes its mapping; `released` follows.
+func stop_port_mapping() -> void:
+	if port_mapping != null:
+		port_mapping.stop()
+
+
+## The node row as shown: state, method, external endpoint, next renewal ("" without the
+## extension).
+func node_status_text() -> String:
+	return " · ".join(PackedStringArray([_node_state_label.text, _node_method_label.text,
+			_node_endpoint_label.text, _node_renewal_label.text]))
+
+
+## Refreshes the node row from the node's properties (every 100 ms and on each state change).
+func update_node_labels() -> void:
+	if port_mapping == null:
+		return
+	var state: String = port_mapping.get_state_name()
+	_node_state_label.text = "state: %s" % state
+	_node_state_label.add_theme_color_override("font_color", COLOR_OK if state == "mapped"
+			else COLOR_ERROR if state == "failed" else COLOR_WARN if state == "lost" else COLOR_DIM)
+	_node_method_label.text = "method: %s" % (port_mapping.method if port_mapping.method != "" else "-")
+	_node_endpoint_label.text = "external: %s" % ("%s:%d" % [port_mapping.external_address,
+			port_mapping.external_port] if port_mapping.external_port > 0 else "-")
+	var next: float = port_mapping.seconds_to_renewal
+	_node_renewal_label.text = "next renewal: %s" % ("%d s" % ceili(next) if next >= 0.0 else "-")
+	var running := state not in ["idle", "released"]
+	_node_button.text = "Stop node" if running else "Start node"
+
+
 ## Number of devices the last discovery found.
 func device_count() -> int:
 	if upnp == null or not upnp.has_method("get_device_count"):
@@ -235,11 +294,12 @@ func log_line(text: String, color: Color = Color(0.85, 0.87, 0.9)) -> void:
 
 ## Parses the demo's command-line options (the arguments after `--`).
 ## --auto, --port=N, --proto=TCP|UDP|BOTH, --lease=S, --control-dir=DIR, --screenshot=PATH,
-## --discover-timeout=MS, --probe-timeout=S, --deadline=S.
+## --discover-timeout=MS, --probe-timeout=S, --deadline=S, --node-port=N (the NatPortMapping's).
 static func parse_options(args: PackedStringArray) -> Dictionary:
 	var options := {
 		"auto": false, "port": 7777, "protos": ["TCP"], "lease": 3600, "control_dir": "",
 		"screenshot": "", "discover_timeout": 2000, "probe_timeout": 20, "deadline": 120,
+		"node_port": NODE_PORT,
 	}
 	for arg in args:
 		var key := arg.get_slice("=", 0)
@@ -256,6 +316,7 @@ static func parse_options(args: PackedStringArray) -> Dictionary:
 			"--discover-timeout": options.discover_timeout = value.to_int()
 			"--probe-timeout": options.probe_timeout = value.to_int()
 			"--deadline": options.deadline = value.to_int()
+			"--node-port": options.node_port = value.to_int()
 	return options
 
 
@@ -277,6 +338,42 @@ func _on_unmap_pressed() -> void:
 
 func _on_external_ip_pressed() -> void:
 	await query_external_ip()
+
+
+func _on_node_button_pressed() -> void:
+	if port_mapping == null:
+		return
+	# A failed node may still be waiting for its retry: Stop first, then Start.
+	if port_mapping.get_state_name() in ["idle", "released"]:
+		start_port_mapping()
+	else:
+		stop_port_mapping()
+
+
+## Makes the demo's NatPortMapping (not autostarted: it maps when Start is pressed or the
+## headless run starts it) and logs its signals.
+func _setup_port_mapping() -> void:
+	_node_button.pressed.connect(_on_node_button_pressed)
+	if not ClassDB.class_exists("NatPortMapping"):
+		_node_button.disabled = true
+		_node_state_label.text = "state: extension not loaded"
+		return
+	port_mapping = ClassDB.instantiate("NatPortMapping")
+	port_mapping.name = "PortMapping"
+	port_mapping.autostart = false
+	port_mapping.port = NODE_PORT
+	port_mapping.description = "gdnat demo node"
+	add_child(port_mapping)
+	port_mapping.state_changed.connect(func(_state: int) -> void: update_node_labels())
+	port_mapping.mapped.connect(func(address: String, port: int, method: String) -> void:
+		log_line("NatPortMapping: mapped, reachable at %s:%d through %s." % [address, port, method], COLOR_OK))
+	port_mapping.renewed.connect(func() -> void: log_line("NatPortMapping: renewed.", COLOR_DIM))
+	port_mapping.lost.connect(func(reason: String) -> void:
+		log_line("NatPortMapping: lost (%s); mapping again…" % reason, COLOR_WARN))
+	port_mapping.failed.connect(func(result: int, message: String) -> void:
+		log_line("NatPortMapping: failed (%d): %s" % [result, message], COLOR_ERROR))
+	port_mapping.released.connect(func() -> void: log_line("NatPortMapping: released (mapping deleted)."))
+	update_node_labels()
 
 
 ## Shows the headless run's port, protocol and lease in the input fields.

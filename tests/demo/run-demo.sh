@@ -11,8 +11,12 @@
 # listens on it and prints READY_FOR_PROBE. This script then sends a random token from the WAN
 # namespace to the router's external address (tests/testbed/probe.sh's sender); the demo must
 # print PROBE_RECEIVED with that token, and the echo must come back to the WAN side. The demo
-# unmaps and prints READY_FOR_NEGATIVE_PROBE; a fresh token must then NOT arrive. At the end the
-# router's own table (upnpc -l from the LAN side) must list no mapping of the port.
+# unmaps and prints READY_FOR_NEGATIVE_PROBE; a fresh token must then NOT arrive. Then the demo's
+# NatPortMapping node (port NODE_PORT = the port + 1, or - 1 for 65535) is started as its Start
+# button does: it must reach `mapped` and its row must show state, method, external endpoint
+# and the seconds to the next renewal (STEP node-mapped, which must be there), then Stop gives
+# `released` (STEP node-released). At the end the router's own table (upnpc -l from the LAN
+# side) must list no mapping of either port.
 #
 # Prints one PASS/FAIL line per step, the external IP, the double-NAT flag, the time of each
 # step and the longest frame (printed, not asserted). Exit 0 only when every step passed.
@@ -49,7 +53,7 @@ for arg in "$@"; do
         --lease=*) LEASE=${arg#*=} ;;
         --project=*) GDNAT_DEMO_PROJECT=$(cd "${arg#*=}" && pwd) \
                          || { echo "run-demo: no project folder ${arg#*=}" >&2; exit 2; } ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "run-demo: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -58,6 +62,7 @@ done
 [[ $LEASE =~ ^[0-9]+$ ]] || { echo "run-demo: bad lease" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run-demo: needs root (network namespaces); run it with sudo" >&2; exit 2; }
 
+NODE_PORT=$((PORT < 65535 ? PORT + 1 : PORT - 1))
 PROJECT=${GDNAT_DEMO_PROJECT:-$REPO/godot-project}
 LOGS=${GDNAT_LOGS:-/tmp/gdnat-logs}
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-120}
@@ -153,7 +158,7 @@ fi
 proto_arg=$(echo "$PROTOS" | tr ' ' ',')
 ip netns exec "$TB_NS_LAN" timeout -k 5 "$DEMO_TIMEOUT" \
     "$REPO/tests/godot/godot.sh" --headless --path "$PROJECT" res://main.tscn \
-    -- --auto --port="$PORT" --proto="$proto_arg" --lease="$LEASE" --control-dir="$WORK" \
+    -- --auto --port="$PORT" --proto="$proto_arg" --lease="$LEASE" --control-dir="$WORK" --node-port="$NODE_PORT" \
     --deadline=$((DEMO_TIMEOUT - 10)) > "$DEMO_LOG" 2>&1 < /dev/null &
 GODOT_PID=$!
 echo "run-demo: demo started (pid $GODOT_PID) in $TB_NS_LAN; its output: $DEMO_LOG"
@@ -218,6 +223,13 @@ done_line=$(wait_line '^DEMO_DONE ' 30)
 wait "$GODOT_PID" 2>/dev/null; demo_rc=$?
 GODOT_PID=""
 sync_demo_steps
+# The node's part must have run: its steps are in the report through sync_demo_steps; a demo
+# that never got there (or an old demo without it) fails here.
+for node_step in node-mapped node-released; do
+    if ! grep -a -q "^STEP $node_step " "$DEMO_LOG"; then
+        record FAIL "$node_step" "the demo printed no $node_step step (the NatPortMapping part did not run)"
+    fi
+done
 if [ -z "$done_line" ]; then
     record FAIL demo-exit "the demo did not finish (exit status $demo_rc); see $DEMO_LOG"
 elif [ "$demo_rc" != 0 ]; then
@@ -242,16 +254,18 @@ fi
 if ! table=$(gdnat_upnpc_table "$TB_NS_LAN" "$TB_DESC_URL" 2>&1); then
     record FAIL router-table "could not list the router's mappings: $table"
 else
-    left=$(grep -E "^ *[0-9]+ (TCP|UDP) +$PORT->" <<<"$table" | tr -s ' ' | tr '\n' ';')
+    left=$(grep -E "^ *[0-9]+ (TCP|UDP) +($PORT|$NODE_PORT)->" <<<"$table" | tr -s ' ' | tr '\n' ';')
     if [ -n "$left" ]; then
-        record FAIL router-table "mappings of port $PORT left on the router: $left"
+        record FAIL router-table "mappings of port $PORT or $NODE_PORT left on the router: $left"
     else
-        record PASS router-table "the router's table lists no mapping of port $PORT (upnpc -l)"
+        record PASS router-table "the router's table lists no mapping of port $PORT or $NODE_PORT (upnpc -l)"
     fi
 fi
 line=$(grep -a -m1 '^MAX_FRAME_MS ' "$DEMO_LOG") && MAX_FRAME=${line#MAX_FRAME_MS } || MAX_FRAME=?
 line=$(grep -a -m1 '^EXTERNAL_IP ' "$DEMO_LOG") && EXTERNAL_IP=${line#EXTERNAL_IP }
 line=$(grep -a -m1 '^DOUBLE_NAT ' "$DEMO_LOG") && DOUBLE_NAT=${line#DOUBLE_NAT }
+NODE_MAPPED=-
+line=$(grep -a -m1 '^NODE_MAPPED ' "$DEMO_LOG") && NODE_MAPPED=${line#NODE_MAPPED }
 
 # --- 5. report ----------------------------------------------------------------------------
 total_ms=$(( $(tb_now_ms) - T_START ))
@@ -269,6 +283,7 @@ case $DOUBLE_NAT in
     no) echo "  double NAT       : no" ;;
     *) echo "  double NAT       : unknown" ;;
 esac
+echo "  NatPortMapping   : $NODE_MAPPED (port $NODE_PORT)"
 echo "  longest frame    : $MAX_FRAME ms (printed, not asserted; the demo never waits on the network)"
 echo "  total time       : $total_ms ms"
 echo "  demo output      : $DEMO_LOG"

@@ -2,16 +2,21 @@
 # The NatPortMapping node (rust/gdnat-godot/src/port_mapping) in the real Godot against the real
 # miniupnpd of the test bed, as root: tests/godot/test_port_mapping.gd runs headless in the bed's
 # LAN namespace (PCP map, a WAN packet reaching the game's UDP socket, router restart -> lost then
-# mapped, stop -> released and the router's table empty; UPnP only; queue_free clean-up; bad
-# input). Its last test leaves a mapping and quits; this script then checks that quitting deleted
-# it: the router's own table (tests/lib/router-table.sh: nft and upnpc -l, failing when the tool
-# fails) is empty after Godot exited. Then the crash test (tests/godot/port_mapping_crash.gd):
-# kill -9 of a Godot holding a PCP mapping, a second start that takes it over (gateway and nonce
-# remembered in user://gdnat), exactly one entry for the game, another LAN host's mapping kept.
-# About 20 s with the bed's start and stop (--no-build).
+# mapped, stop -> released and the router's table empty; UPnP only; NAT-PMP only; the scheduled
+# renewal alone noticing a router restart and a WAN address change (miniupnpd's min_lifetime set
+# to 2 s for it); the three miniupnpd set-ups UPnP only, NAT-PMP+PCP only, all three; queue_free
+# clean-up; bad input). The suite restores the router's set-up and address; after a suite that
+# stopped half-way this script does. Its last test leaves a mapping and quits; this script then
+# checks that quitting deleted it: the router's own table (tests/lib/router-table.sh: nft and
+# upnpc -l, failing when the tool fails) is empty after Godot exited. Then the crash tests
+# (tests/godot/port_mapping_crash.gd): kill -9 of a Godot holding a PCP mapping, a second start
+# that takes it over (gateway and nonce remembered in user://gdnat), exactly one entry for the
+# game, another LAN host's mapping kept; and kill -9 of a Godot whose mapping sits on another
+# port than it asked (a conflict), a second start that removes that stale mapping.
+# About 34 s with the bed's start and stop (--no-build).
 #
 #   tests/e2e/port-mapping-e2e.sh [--no-build]
-#   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart ...   (called by the suite)
+#   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart|wan-address ...   (called by the suite)
 #
 # Prints `PASS|FAIL name detail` lines and `N passed, N failed`; exit 1 on any FAIL.
 # Env: IGD_PREFIX (test-bed namespaces), GDNAT_LOGS (logs; Godot's user:// goes to
@@ -34,17 +39,26 @@ source "$REPO/tests/lib/log-check.sh"
 if [ "${1:-}" = hook ]; then
     case "${2:-}" in
         send-udp)
-            # send-udp PORT TOKEN: one datagram from the WAN peer to the router's external
-            # address, from a never-used source port (conntrack entries outlive mappings).
-            [[ "${3:-}" =~ ^[0-9]+$ ]] && [ -n "${4:-}" ] || { echo "usage: hook send-udp PORT TOKEN"; exit 2; }
+            # send-udp PORT TOKEN [ADDRESS]: one datagram from the WAN peer to the router's
+            # external address (or ADDRESS, after a WAN address change), from a never-used
+            # source port (conntrack entries outlive mappings).
+            [[ "${3:-}" =~ ^[0-9]+$ ]] && [ -n "${4:-}" ] || { echo "usage: hook send-udp PORT TOKEN [ADDRESS]"; exit 2; }
+            dest=${5:-$TB_WAN_ROUTER_IP}
+            [[ $dest =~ ^198\.51\.100\.[0-9]+$ ]] || { echo "send-udp: $dest is not a test-bed WAN address"; exit 2; }
             sport=$(probe_next_sport)
             printf '%s\n' "$4" | ip netns exec "$TB_NS_WAN" timeout 5 \
-                socat -u STDIN "UDP4-SENDTO:$TB_WAN_ROUTER_IP:$3,bind=$TB_WAN_PEER_IP:$sport" 2>&1
+                socat -u STDIN "UDP4-SENDTO:$dest:$3,bind=$TB_WAN_PEER_IP:$sport" 2>&1
             exit "${PIPESTATUS[1]}" ;;
         nft-rules)
             gdnat_nft_dnat_rules "$TB_NS_ROUTER" ;;
         restart)
-            bash "$TESTBED" restart-router 2>&1 | tail -1; exit "${PIPESTATUS[0]}" ;;
+            # restart [--protocols=all|upnp|pmp] [--min-lifetime=S]: a router reboot, switching
+            # the router's set-up on the way when told (tests/testbed/testbed.sh restart-router)
+            shift 2
+            bash "$TESTBED" restart-router "$@" 2>&1 | tail -1; exit "${PIPESTATUS[0]}" ;;
+        wan-address)
+            # wan-address ADDRESS|restore: the router's WAN address changes
+            bash "$TESTBED" wan-address "${3:-}" 2>&1 | tail -1; exit "${PIPESTATUS[0]}" ;;
         *) echo "unknown hook ${2:-}" >&2; exit 2 ;;
     esac
     exit $?
@@ -54,7 +68,7 @@ build=1
 for a in "$@"; do
     case $a in
         --no-build) build=0 ;;
-        *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,23p' "$0" >&2; exit 2 ;;
     esac
 done
 
@@ -113,6 +127,16 @@ elif [ -n "$rules$rows" ]; then
 else
     pass quit.deletes "port $quit_port deleted on quit, the router's table (nft and upnpc -l) is empty"
 fi
+# The suite changes the router (set-ups, min_lifetime, WAN address) and restores it; after a
+# suite that stopped half-way, restore it here (after the quit check, which a restart would
+# fake) so the crash tests below run on the usual bed.
+if ! grep -qx 'IGD_PROTOCOLS=all' "$TB_STATE/router.env" 2>/dev/null || ! grep -qx 'IGD_PCP_MIN_LIFETIME=120' "$TB_STATE/router.env" 2>/dev/null \
+        || ! ip -n "$TB_NS_ROUTER" -4 -o addr show dev wan0 | grep -q " $TB_WAN_ROUTER_IP/"; then
+    echo "port-mapping-e2e: restoring the router's set-up after the suite"
+    bash "$TESTBED" wan-address restore >/dev/null 2>&1
+    bash "$TESTBED" restart-router --protocols=all --min-lifetime=120 >/dev/null 2>&1
+fi
+
 # ---- crash: kill -9 while mapped; the next start takes the mapping over ------------------------
 # A second LAN host (10.77.0.3) holds a PCP mapping on OTHER_PORT throughout. Run 1 maps
 # CRASH_PORT (PCP) and is killed with SIGKILL; the router keeps its entry. Run 2 maps again: the
@@ -166,6 +190,58 @@ fi
 bad=$(gdnat_bad_log_line "$crash_log2") && fail crash.log "$bad" || pass crash.log "no panic/leak/script error line in the second run"
 n=$(count_rules $CRASH_PORT); m=$(count_rules $OTHER_PORT)
 if [ "$n" = 0 ] && [ "$m" = 1 ]; then pass crash.after-quit "the game's rule deleted on quit ($n), the other host's rule untouched ($m)"; else fail crash.after-quit "rules for $CRASH_PORT: $n (want 0), for $OTHER_PORT: $m (want 1)"; fi
+# ---- crash on another port: the stale mapping sits where the conflict put it -----------------
+# The other host (10.77.0.3) holds STALE_ASK, so run 1 (asking STALE_ASK with PCP) gets another
+# external port from miniupnpd (the next free one) and is killed there. The other host then
+# frees STALE_ASK; run 2 asks STALE_ASK again and gets it. Its record (mapping-udp-STALE_ASK.rec,
+# external port = the other one) makes it remove the stale mapping first (PCP delete with the
+# recorded nonce: only ours), so the game ends with exactly one entry; the other host's
+# OTHER_PORT mapping is untouched throughout.
+STALE_ASK=7798
+CONFLICT_NONCE=0a0b0c0d0e0f101112131415
+conflict_host() { # conflict_host LIFETIME: PCP MAP from 10.77.0.3 for STALE_ASK
+    ip netns exec "$TB_NS_LAN" timeout 10 python3 "$PCP_CLIENT" --server "$TB_LAN_ROUTER_IP" --client "$TB_LAN_HOST2_IP" \
+        --protocol udp --internal-port "$STALE_ASK" --external-port "$STALE_ASK" --lifetime "$1" --nonce "$CONFLICT_NONCE" 2>&1
+}
+answer=$(conflict_host 600)
+if grep -q '^result=0 ' <<<"$answer"; then pass stale.conflict-host-mapped "$answer"; else fail stale.conflict-host-mapped "$answer"; fi
+stale_log="$LOGS/port-mapping-stale-1.log"
+ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+    -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$STALE_ASK --other-port=$OTHER_PORT >"$stale_log" 2>&1 &
+godot_pid=$!
+t_wait=$(tb_now_ms)
+for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$stale_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
+holding=$(grep -m1 '^HOLDING' "$stale_log")
+STALE_PORT=$(sed -n 's/^HOLDING port=\([0-9]*\) .*/\1/p' <<<"$holding")
+if [ -n "$STALE_PORT" ] && [ "$STALE_PORT" != "$STALE_ASK" ]; then
+    pass stale.first-run-other-port "$holding (asked $STALE_ASK, held by the other host)"
+else
+    fail stale.first-run-other-port "asked $STALE_ASK, after $(( $(tb_now_ms) - t_wait )) ms, process $(head -c 80 "/proc/$godot_pid/stat" 2>/dev/null || echo gone): ${holding:-$(tail -3 "$stale_log" | tr '\n' ' ')}"
+fi
+kill -9 "$godot_pid" 2>/dev/null
+wait "$godot_pid" 2>/dev/null
+rc=$?
+n=$(count_rules "${STALE_PORT:-0}")
+answer=$(conflict_host 0)
+if [ "$rc" = 137 ] && [ "$n" = 1 ] && grep -q '^result=0 ' <<<"$answer"; then
+    pass stale.killed "killed (exit $rc) holding $STALE_PORT ($n rule); the other host freed $STALE_ASK"
+else
+    fail stale.killed "exit $rc, rules for ${STALE_PORT:-?}: $n, the other host's delete: $answer"
+fi
+stale_log2="$LOGS/port-mapping-stale-2.log"
+GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+    -s res://tests/port_mapping_crash.gd -- --phase=resume --port=$STALE_ASK --other-port=$OTHER_PORT --stale-port="${STALE_PORT:-0}" >"$stale_log2" 2>&1
+rc=$?
+resumed=$(grep -m1 '^RESUMED' "$stale_log2")
+if [ "$rc" = 0 ] && grep -q -E "external=$STALE_ASK rows=1 other_rows=1 stale_rows=0$" <<<"$resumed"; then
+    pass stale.second-run-removes-it "$resumed (the stale $STALE_PORT removed: one entry for the game; the other host's kept)"
+else
+    fail stale.second-run-removes-it "exit $rc: ${resumed:-$(grep -E 'CRASH-FAIL|ERROR' "$stale_log2" | head -3 | tr '\n' ' ')}"
+fi
+bad=$(gdnat_bad_log_line "$stale_log2") && fail stale.log "$bad" || pass stale.log "no panic/leak/script error line in the second run"
+n=$(count_rules $STALE_ASK); s=$(count_rules "${STALE_PORT:-0}"); m=$(count_rules $OTHER_PORT)
+if [ "$n" = 0 ] && [ "$s" = 0 ] && [ "$m" = 1 ]; then pass stale.after-quit "no rule left for $STALE_ASK or $STALE_PORT; the other host's $OTHER_PORT kept"; else fail stale.after-quit "rules for $STALE_ASK: $n, $STALE_PORT: $s (want 0, 0), $OTHER_PORT: $m (want 1)"; fi
+
 answer=$(other_host 0)
 rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER"); nft_rc=$?
 if grep -q '^result=0 ' <<<"$answer" && [ "$nft_rc" = 0 ] && [ -z "$rules" ]; then pass crash.table-empty "the other host deleted its mapping; the router has no rule left"; else fail crash.table-empty "delete: $answer; nft exit $nft_rc: $rules"; fi

@@ -8,7 +8,9 @@
 ##                   the crashed run's mapping over by its PCP nonce, and skip the probe), reads
 ##                   the router's table, prints
 ##                   `RESUMED port=<p> source=<s> ms=<n> external=<p> rows=<n> other_rows=<n>`
-##                   (rows of --port and of --other-port in upnpc -l, -1 when upnpc failed), then
+##                   (rows of --port and of --other-port in upnpc -l, -1 when upnpc failed;
+##                   with --stale-port=<p> also ` stale_rows=<n>`, the rows of that port: where
+##                   the killed run's mapping sat when it got another port than it asked), then
 ##                   quits holding it (the quit deletes it)
 ##
 ## Any failure prints `CRASH-FAIL <what>` and quits with 1.
@@ -39,6 +41,7 @@ func _run() -> void:
 	var phase := _arg("phase")
 	var port := int(_arg("port", "7795"))
 	var other_port := int(_arg("other-port", "7796"))
+	var stale_port := int(_arg("stale-port", "0"))
 	if phase == "hold":
 		DirAccess.remove_absolute("user://gdnat/gateway.rec")
 	elif phase != "resume":
@@ -66,10 +69,13 @@ func _run() -> void:
 	var table := RouterTable.read(DESC_URL)
 	var rows := -1
 	var other_rows := -1
+	var stale_rows := -1
 	if table["ok"]:
 		rows = RouterTable.rows_of_port(table, port).size()
 		other_rows = RouterTable.rows_of_port(table, other_port).size()
+		stale_rows = RouterTable.rows_of_port(table, stale_port).size()
 	else:
 		print("router table: %s" % table["error"])
-	print("RESUMED port=%d source=%s ms=%d external=%d rows=%d other_rows=%d" % [port, node.gateway_source, ms, node.external_port, rows, other_rows])
+	var stale := " stale_rows=%d" % stale_rows if stale_port > 0 else ""
+	print("RESUMED port=%d source=%s ms=%d external=%d rows=%d other_rows=%d%s" % [port, node.gateway_source, ms, node.external_port, rows, other_rows, stale])
 	quit(0)

@@ -7,6 +7,14 @@
 ##     unreachable and the router's own table (nft and upnpc -l) has no entry of ours;
 ##   - upnp: the same with allowed_protocols = UPnP only (method "UPnP", the description in
 ##     the router's table); natpmp: NAT-PMP only (method "NAT-PMP");
+##   - renewal: with miniupnpd's min_lifetime set to 2 s and a lease of 8 s, the scheduled
+##     renewal (no refresh() call) notices a router restart (lost("gateway_restarted") then
+##     mapped, the entry back in the router's table, the packet arrives) and a change of the
+##     router's WAN address (lost("external_changed") then mapped with the new address, and a
+##     packet sent to the new address arrives);
+##   - set-ups: the real miniupnpd restarted as UPnP only, NAT-PMP+PCP only, and all three; in
+##     each the node (all protocols allowed) maps with the expected method and a WAN packet
+##     reaches the game;
 ##   - exit_tree: a mapped node freed with queue_free() deletes its mapping in the background;
 ##   - bad input: port 0, protocol "SCTP", lease 1, no allowed protocol, a gateway that is not
 ##     an address, a gateway that does not answer: failed(result, message) with the documented
@@ -20,6 +28,13 @@ const PCP_PORT := 7790
 const UPNP_PORT := 7791
 const FREE_PORT := 7792
 const NATPMP_PORT := 7797
+const RENEW_PORT := 7801
+## One port per router set-up: UPnP only, NAT-PMP+PCP only, all three.
+const SETUP_PORTS := [7802, 7803, 7804]
+## The router's WAN address after the change (restored afterwards).
+const NEW_EXTERNAL := "198.51.100.11"
+## The lease the renewal test asks for: renewed every 4-6 s.
+const SHORT_LEASE := 8
 ## Left mapped at quit; tests/e2e/port-mapping-e2e.sh checks it is gone after the exit.
 const QUIT_PORT := 7793
 const EXTERNAL := "198.51.100.1"
@@ -85,13 +100,14 @@ func run_hook(args: Array) -> Array:
 	return [rc, "\n".join(PackedStringArray(out)).strip_edges()]
 
 
-## Sends a token from the WAN namespace to the router's external address on `port` and
-## returns whether `socket` received it within 2 s. A failed send is a failure, never "no".
-func wan_reaches(socket: PacketPeerUDP, port: int) -> Dictionary:
+## Sends a token from the WAN namespace to the router's external address (or `address`) on
+## `port` and returns whether `socket` received it within 2 s. A failed send is a failure,
+## never "no".
+func wan_reaches(socket: PacketPeerUDP, port: int, address := "") -> Dictionary:
 	while socket.get_available_packet_count() > 0:
 		socket.get_packet()
 	var token := "tok-%d-%d" % [port, randi()]
-	var sent := run_hook(["send-udp", str(port), token])
+	var sent := run_hook(["send-udp", str(port), token] + ([address] if address else []))
 	if sent[0] != 0:
 		return {"ok": false, "reached": false, "detail": "the WAN send failed: %s" % sent[1]}
 	var got := ""
@@ -120,6 +136,25 @@ func router_rows(port: int) -> Dictionary:
 	var upnp_rows := RouterTable.rows_of_port(table, port)
 	return {"ok": true, "rows": nft_rows + upnp_rows.size(), "upnp": upnp_rows,
 		"detail": "nft rules naming port %d: %d, upnpc -l rows: %s" % [port, nft_rows, var_to_str(upnp_rows)]}
+
+
+## The router's nft DNAT rules naming `port` (for a router without UPnP, where upnpc cannot
+## list the table). {ok, rows, detail}; ok is false when nft failed.
+func nft_rows(port: int) -> Dictionary:
+	var nft := run_hook(["nft-rules"])
+	if nft[0] != 0:
+		return {"ok": false, "rows": -1, "detail": "nft failed: %s" % nft[1]}
+	var rows := 0
+	for line in str(nft[1]).split("\n"):
+		if line.contains("dport %d " % port) or line.ends_with("dport %d" % port):
+			rows += 1
+	return {"ok": true, "rows": rows, "detail": "nft rules naming port %d: %d" % [port, rows]}
+
+
+## The events recorded after index `from` contain `name` before a later `mapped`.
+func lost_then_mapped(rec: Recorder, from: int) -> bool:
+	var names: Array = rec.events.slice(from).map(func(e): return e[0])
+	return names.has("lost") and names.find("mapped", names.find("lost")) > 0
 
 
 func bind_game_socket(port: int) -> PacketPeerUDP:
@@ -234,6 +269,106 @@ func test_natpmp_only() -> void:
 	node.queue_free()
 	socket.close()
 	await process_frame
+
+
+## The scheduled renewal alone (no refresh()) notices a router restart and a WAN address
+## change. miniupnpd grants PCP leases of at least its min_lifetime (120 s by default), so the
+## router is first restarted with min_lifetime 2; the node asks for SHORT_LEASE seconds and
+## renews every 4-6 s. The restart comes right after a renewal, so the router is up again
+## well before the next one.
+func test_scheduled_renewal_notices_restart_and_wan_change() -> void:
+	var configured := run_hook(["restart", "--protocols=all", "--min-lifetime=2"])
+	check_eq(configured[0], 0, "miniupnpd restarted with min_lifetime 2: %s" % configured[1])
+	var socket := bind_game_socket(RENEW_PORT)
+	var node := NatPortMapping.new()
+	node.port = RENEW_PORT
+	node.description = "gdnat e2e renewal"
+	node.allowed_protocols = NatPortMapping.PROTOCOL_PCP
+	node.lease_seconds = SHORT_LEASE
+	var rec := Recorder.new().watch(node)
+	root.add_child(node)
+	var ok: bool = await until(func(): return rec.has("mapped") or rec.has("failed"), 10.0)
+	check(ok and rec.has("mapped"), "mapped with a %d s lease: %s" % [SHORT_LEASE, var_to_str(rec.events)])
+	var next: float = node.seconds_to_renewal
+	check(next > 0.0 and next <= SHORT_LEASE * 0.75, "seconds_to_renewal %.2f is within 75 %% of the %d s lease (the router granted the short lease)" % [next, SHORT_LEASE])
+	ok = await until(func(): return rec.has("renewed"), 2.0 * SHORT_LEASE)
+	check(ok and node.state == NatPortMapping.STATE_MAPPED, "the scheduled renewal ran by itself: renewed (%s)" % var_to_str(rec.events.slice(-3)))
+
+	# Router restart right after a renewal: the next scheduled one finds the new epoch.
+	var restarted := run_hook(["restart"])
+	check_eq(restarted[0], 0, "miniupnpd restarted (new epoch, empty table): %s" % restarted[1])
+	var before := rec.events.size()
+	var t0 := Time.get_ticks_msec()
+	ok = await until(func(): return lost_then_mapped(rec, before), 2.0 * SHORT_LEASE)
+	var after := rec.events.slice(before)
+	check(ok, "without refresh(), lost then mapped within %d s (%d ms): %s" % [2 * SHORT_LEASE, Time.get_ticks_msec() - t0, var_to_str(after)])
+	var lost: Array = after.filter(func(e): return e[0] == "lost")
+	check(lost.size() >= 1 and lost[0][1] == "gateway_restarted", "lost reason is gateway_restarted: %s" % var_to_str(lost))
+	var rows := router_rows(RENEW_PORT)
+	check(rows["ok"] and rows["rows"] > 0, "the restarted router's table holds the entry again: %s" % rows["detail"])
+	var r := await wan_reaches(socket, RENEW_PORT)
+	check(r["ok"] and r["reached"], "the packet reaches the game through the mapping made again: %s" % r["detail"])
+
+	# The router gets another WAN address; the next scheduled renewal reports it.
+	before = rec.events.size()
+	var changed := run_hook(["wan-address", NEW_EXTERNAL])
+	check_eq(changed[0], 0, "the router's WAN address changed to %s: %s" % [NEW_EXTERNAL, changed[1]])
+	t0 = Time.get_ticks_msec()
+	ok = await until(func(): return lost_then_mapped(rec, before), 2.0 * SHORT_LEASE)
+	after = rec.events.slice(before)
+	var remapped: Array = after.filter(func(e): return e[0] == "mapped")
+	lost = after.filter(func(e): return e[0] == "lost")
+	check(ok and lost[0][1] == "external_changed" and remapped.size() >= 1 and remapped[-1][1] == NEW_EXTERNAL and remapped[-1][2] == RENEW_PORT,
+		"without refresh(), lost(\"external_changed\") then mapped(%s, %d) within %d s (%d ms): %s" % [NEW_EXTERNAL, RENEW_PORT, 2 * SHORT_LEASE, Time.get_ticks_msec() - t0, var_to_str(after)])
+	check(node.external_address == NEW_EXTERNAL and node.state == NatPortMapping.STATE_MAPPED, "external_address is the new %s (%s, %s)" % [NEW_EXTERNAL, node.external_address, node.get_state_name()])
+	r = await wan_reaches(socket, RENEW_PORT, NEW_EXTERNAL)
+	check(r["ok"] and r["reached"], "a packet to the new address %s reaches the game: %s" % [NEW_EXTERNAL, r["detail"]])
+
+	node.stop()
+	ok = await until(func(): return rec.has("released"), 10.0)
+	check(ok, "stop() gives released (%s)" % var_to_str(rec.events.slice(-3)))
+	var restored := run_hook(["wan-address", "restore"])
+	check_eq(restored[0], 0, "the router's WAN address is restored: %s" % restored[1])
+	rows = nft_rows(RENEW_PORT)
+	check(rows["ok"] and rows["rows"] == 0, "the router has no rule left for port %d: %s" % [RENEW_PORT, rows["detail"]])
+	node.queue_free()
+	socket.close()
+	await process_frame
+
+
+## The real miniupnpd in the issue's three set-ups (restarted with IGD_PROTOCOLS'
+## --protocols): UPnP only (enable_natpmp=no), NAT-PMP and PCP only (enable_upnp=no), all
+## three. The node allows all protocols and must pick what the router speaks, even though the
+## previous set-up's protocol is remembered in user://gdnat and cached by the process's probe
+## (a remembered protocol that no longer answers drops the cached probe). Ends with all three.
+func test_three_router_setups() -> void:
+	var setups := [["upnp", "UPnP"], ["pmp", "PCP"], ["all", "PCP"]]
+	for i in setups.size():
+		var setup: String = setups[i][0]
+		var want: String = setups[i][1]
+		var port: int = SETUP_PORTS[i]
+		var configured := run_hook(["restart", "--protocols=%s" % setup, "--min-lifetime=120"])
+		check_eq(configured[0], 0, "%s: miniupnpd restarted in this set-up: %s" % [setup, configured[1]])
+		var socket := bind_game_socket(port)
+		var node := NatPortMapping.new()
+		node.port = port
+		node.description = "gdnat e2e %s" % setup
+		var rec := Recorder.new().watch(node)
+		var t0 := Time.get_ticks_msec()
+		root.add_child(node)
+		var ok: bool = await until(func(): return rec.has("mapped") or rec.has("failed"), 15.0)
+		var m := rec.first("mapped")
+		check(ok and m.size() == 4 and m[1] == EXTERNAL and m[2] == port and m[3] == want,
+			"%s: mapped with %s in %d ms (%s, gateway_source %s)" % [setup, want, Time.get_ticks_msec() - t0, var_to_str(rec.events), node.gateway_source])
+		var r := await wan_reaches(socket, port)
+		check(r["ok"] and r["reached"], "%s: a UDP packet from the WAN reaches the game: %s" % [setup, r["detail"]])
+		node.stop()
+		ok = await until(func(): return rec.has("released"), 10.0)
+		var rows := nft_rows(port)
+		check(ok and rows["ok"] and rows["rows"] == 0, "%s: stop() gives released and no rule is left: %s" % [setup, rows["detail"]])
+		node.queue_free()
+		socket.close()
+		await process_frame
 
 
 func test_exit_tree_deletes_the_mapping() -> void:

@@ -6,8 +6,16 @@
 #   tests/testbed/testbed.sh up               namespaces, nftables, coturn (STUN), miniupnpd
 #   tests/testbed/testbed.sh down             stop our recorded PIDs, delete our namespaces
 #   tests/testbed/testbed.sh status           what is running
-#   tests/testbed/testbed.sh restart-router   stop miniupnpd, drop its lease file, start it again
-#                                             (a router reboot: new epoch, empty table)
+#   tests/testbed/testbed.sh restart-router [--protocols=all|upnp|pmp] [--min-lifetime=S]
+#                                             stop miniupnpd, drop its lease file, start it again
+#                                             (a router reboot: new epoch, empty table); the
+#                                             options switch the router's set-up on the way
+#                                             (kept for later restarts)
+#   tests/testbed/testbed.sh wan-address ADDR|restore
+#                                             change the router's WAN address (wan0) to ADDR in
+#                                             198.51.100.0/24 (restore: back to 198.51.100.1), as
+#                                             an ISP giving a new address; miniupnpd notices
+#                                             by itself (interface watcher) and reports it
 #   tests/testbed/testbed.sh verify           checks with upnpc/natpmpc/socat; exit 1 on a FAIL
 #   tests/testbed/testbed.sh exec <ns> <cmd>  run a command in wan|router|lan (or a full name)
 #
@@ -23,7 +31,11 @@
 #      router and LAN host keep their link-local addresses on lan0/eth0 and get fd77::1/64 and
 #      fd77::2/64 (a ULA: miniupnpd enables IPv6 only with one), miniupnpd runs with
 #      ipv6_disable=no (LOCATION http://[fd77::1]:5000/...) and secure_mode=no; the WAN side
-#      stays IPv4-only).
+#      stays IPv4-only), IGD_PROTOCOLS=all|upnp|pmp (miniupnpd's set-up: all three (default),
+#      UPnP only (enable_natpmp=no), NAT-PMP and PCP only (enable_upnp=no)),
+#      IGD_PCP_MIN_LIFETIME=S (miniupnpd's min_lifetime: the shortest PCP lease it grants,
+#      default 120 as miniupnpd's own default; the node's renewal tests set it low).
+#      The set-up in use is kept in $IGD_STATE/router.env; restart-router reuses it.
 #
 # Safety: veth pairs are created directly inside the namespaces, so no interface, route, rule
 # or sysctl is ever touched in the machine's own namespace; every networked command runs under
@@ -38,6 +50,8 @@ source "$HERE/common.sh"
 IGD_STUN="${IGD_STUN:-yes}"
 IGD_FORCE_V1="${IGD_FORCE_V1:-no}"
 IGD_IPV6="${IGD_IPV6:-no}"
+IGD_PROTOCOLS="${IGD_PROTOCOLS:-all}"
+IGD_PCP_MIN_LIFETIME="${IGD_PCP_MIN_LIFETIME:-120}"
 UP_DEADLINE_MS=10000
 
 say() { echo "testbed: $*"; }
@@ -76,7 +90,15 @@ http_answers() {
         && printf 'GET /rootDesc.xml HTTP/1.0\r\nHost: $TB_LAN_ROUTER_IP:$TB_HTTP_PORT\r\n\r\n' >&3 \
         && head -c 12 <&3 | grep -q '^HTTP/1.[01] 200'"
 }
-miniupnpd_ready() { grep -q 'Listening for NAT-PMP/PCP traffic' "$TB_STATE/miniupnpd.log"; }
+# Ready: the log line of each enabled service (UPnP's HTTP server, the NAT-PMP/PCP socket).
+miniupnpd_ready() {
+    case $IGD_PROTOCOLS in
+        upnp) grep -q 'HTTP listening on port' "$TB_STATE/miniupnpd.log" ;;
+        pmp) grep -q 'Listening for NAT-PMP/PCP traffic' "$TB_STATE/miniupnpd.log" ;;
+        *) grep -q 'HTTP listening on port' "$TB_STATE/miniupnpd.log" &&
+           grep -q 'Listening for NAT-PMP/PCP traffic' "$TB_STATE/miniupnpd.log" ;;
+    esac
+}
 # coturn answers RFC 5780 CHANGE-REQUESTs only when it listens on both IPs and both ports.
 turn_listening() {
     local socks; socks=$(nsx "$TB_NS_WAN" ss -Hlun)
@@ -127,14 +149,46 @@ build_topology() {
     nsx "$TB_NS_ROUTER" nft -f "$HERE/router.nft" || return 1
 }
 
-write_configs() {
-    local ipv6_disable=yes secure_mode=yes
+check_setup() {
+    case $IGD_PROTOCOLS in all|upnp|pmp) ;; *) die "IGD_PROTOCOLS must be all, upnp or pmp (not '$IGD_PROTOCOLS')" ;; esac
+    [[ $IGD_PCP_MIN_LIFETIME =~ ^[0-9]+$ ]] && ((IGD_PCP_MIN_LIFETIME >= 1 && IGD_PCP_MIN_LIFETIME <= 86400)) \
+        || die "IGD_PCP_MIN_LIFETIME must be 1-86400 (not '$IGD_PCP_MIN_LIFETIME')"
+}
+
+# miniupnpd.conf from the template and the set-up variables, which are kept in router.env
+# (restart-router reads them back, so a restart keeps the set-up unless told otherwise).
+write_miniupnpd_conf() {
+    check_setup
+    local ipv6_disable=yes secure_mode=yes enable_upnp=yes enable_natpmp=yes
     # With IPv6, secure mode is off: it compares NewInternalClient with the requester's address,
     # and a host that talks to the router over IPv6 can then map no IPv4 port at all.
     [ "$IGD_IPV6" = yes ] && ipv6_disable=no secure_mode=no
+    case $IGD_PROTOCOLS in
+        upnp) enable_natpmp=no ;;
+        pmp) enable_upnp=no ;;
+    esac
     sed -e "s#@STATE@#$TB_STATE#g" -e "s#@STUN@#$IGD_STUN#g" -e "s#@FORCE_V1@#$IGD_FORCE_V1#g" \
         -e "s#@IPV6_DISABLE@#$ipv6_disable#g" -e "s#@SECURE_MODE@#$secure_mode#g" \
-        "$HERE/miniupnpd.conf.in" > "$TB_STATE/miniupnpd.conf"
+        -e "s#@ENABLE_UPNP@#$enable_upnp#g" -e "s#@ENABLE_NATPMP@#$enable_natpmp#g" \
+        -e "s#@MIN_LIFETIME@#$IGD_PCP_MIN_LIFETIME#g" \
+        "$HERE/miniupnpd.conf.in" > "$TB_STATE/miniupnpd.conf" || return 1
+    printf 'IGD_STUN=%s\nIGD_FORCE_V1=%s\nIGD_IPV6=%s\nIGD_PROTOCOLS=%s\nIGD_PCP_MIN_LIFETIME=%s\n' \
+        "$IGD_STUN" "$IGD_FORCE_V1" "$IGD_IPV6" "$IGD_PROTOCOLS" "$IGD_PCP_MIN_LIFETIME" > "$TB_STATE/router.env"
+}
+
+# Reads the set-up the bed runs with back from router.env (only these five names).
+load_setup() {
+    [ -f "$TB_STATE/router.env" ] || return 0
+    local key value
+    while IFS='=' read -r key value; do
+        case $key in
+            IGD_STUN|IGD_FORCE_V1|IGD_IPV6|IGD_PROTOCOLS|IGD_PCP_MIN_LIFETIME) printf -v "$key" '%s' "$value" ;;
+        esac
+    done < "$TB_STATE/router.env"
+}
+
+write_configs() {
+    write_miniupnpd_conf || return 1
     cp "$HERE/turnserver.conf" "$TB_STATE/turnserver.conf"
 }
 
@@ -155,7 +209,7 @@ start_miniupnpd() {
 }
 
 cmd_up() {
-    need_root; check_tools
+    need_root; check_tools; check_setup
     if tb_is_up && [ -f "$TB_MARKER" ]; then
         say "already up (namespaces ${TB_NAMESPACES[*]}, state $TB_STATE)"
         return 0
@@ -179,7 +233,7 @@ cmd_up() {
     t0=$(tb_now_ms)
     trap 'echo "testbed: up failed, cleaning up" >&2; cmd_down >&2' EXIT
     build_topology || die "building the namespaces failed"
-    write_configs
+    write_configs || die "cannot write the configuration files in $TB_STATE"
     t_topo=$(tb_now_ms)
 
     start_coturn
@@ -188,7 +242,9 @@ cmd_up() {
 
     start_miniupnpd
     wait_until "$UP_DEADLINE_MS" miniupnpd_ready || { tail -5 "$TB_STATE/miniupnpd.log" >&2; die "miniupnpd did not start in time"; }
-    wait_until 3000 http_answers || die "miniupnpd's HTTP port $TB_HTTP_PORT does not answer"
+    if [ "$IGD_PROTOCOLS" != pmp ]; then
+        wait_until 3000 http_answers || die "miniupnpd's HTTP port $TB_HTTP_PORT does not answer"
+    fi
     t_ready=$(tb_now_ms)
     local pid; pid=$(awk '$1=="miniupnpd"{print $2}' "$TB_PIDS")
     tb_pid_alive "$pid" || die "miniupnpd exited (see $TB_STATE/miniupnpd.log)"
@@ -200,7 +256,7 @@ cmd_up() {
         say "port forwarding NOT enabled: $(grep -m1 -oE 'Reserved / private IP address.*|restrictive.*NAT.*' "$TB_STATE/miniupnpd.log" || echo 'see log')"
     fi
     say "up in $(( t_ready - t0 )) ms (namespaces+nft $(( t_topo - t0 )) ms, coturn $(( t_stun - t_topo )) ms, miniupnpd+STUN+HTTP $(( t_ready - t_stun )) ms)"
-    say "router: $TB_DESC_URL  (IGD_STUN=$IGD_STUN IGD_FORCE_V1=$IGD_FORCE_V1 IGD_IPV6=$IGD_IPV6)  state: $TB_STATE"
+    say "router: $TB_DESC_URL  (IGD_STUN=$IGD_STUN IGD_FORCE_V1=$IGD_FORCE_V1 IGD_IPV6=$IGD_IPV6 IGD_PROTOCOLS=$IGD_PROTOCOLS IGD_PCP_MIN_LIFETIME=$IGD_PCP_MIN_LIFETIME)  state: $TB_STATE"
     say "run a client:  ip netns exec $TB_NS_LAN <cmd>   or   $0 exec lan <cmd>"
 }
 
@@ -246,6 +302,16 @@ cmd_down() {
 cmd_restart_router() {
     need_root
     tb_is_up && [ -f "$TB_MARKER" ] || die "the test bed is not up ($0 up)"
+    load_setup
+    local arg
+    for arg in "$@"; do
+        case $arg in
+            --protocols=*) IGD_PROTOCOLS=${arg#*=} ;;
+            --min-lifetime=*) IGD_PCP_MIN_LIFETIME=${arg#*=} ;;
+            *) die "restart-router: unknown option $arg (--protocols=all|upnp|pmp, --min-lifetime=S)" ;;
+        esac
+    done
+    check_setup
     local pid; pid=$(awk '$1=="miniupnpd"{p=$2} END{print p}' "$TB_PIDS")
     if tb_pid_alive "$pid" && tb_pid_in_our_ns "$pid"; then stop_pid miniupnpd "$pid"; fi
     rm -f "$TB_STATE/miniupnpd.leases"
@@ -253,11 +319,43 @@ cmd_restart_router() {
     for chain in prerouting_miniupnpd postrouting_miniupnpd miniupnpd; do
         nsx "$TB_NS_ROUTER" nft flush chain inet filter "$chain" || die "cannot flush chain $chain"
     done
+    write_miniupnpd_conf || die "cannot write $TB_STATE/miniupnpd.conf"
     start_miniupnpd
     wait_until "$UP_DEADLINE_MS" miniupnpd_ready || die "miniupnpd did not start again in time"
+    if [ "$IGD_PROTOCOLS" != pmp ]; then
+        wait_until 3000 http_answers || die "miniupnpd's HTTP port $TB_HTTP_PORT does not answer after the restart"
+    fi
     pid=$(awk '$1=="miniupnpd"{p=$2} END{print p}' "$TB_PIDS")
     tb_pid_alive "$pid" || die "miniupnpd exited after the restart (see $TB_STATE/miniupnpd.log)"
-    say "router restarted (miniupnpd pid $pid)"
+    say "router restarted (miniupnpd pid $pid, protocols $IGD_PROTOCOLS, min_lifetime $IGD_PCP_MIN_LIFETIME)"
+}
+
+# The ISP gives the router another WAN address: wan0's address becomes $1 (same /24, so the WAN
+# peer reaches it directly) and the default route is set again (it goes with the old address).
+# miniupnpd is not told: it reads ext_ifname's address on every request, and its interface
+# watcher (netlink RTM_DELADDR/RTM_NEWADDR) sees the change by itself, runs STUN again and
+# resets its NAT-PMP/PCP epoch ("should send external iface address change notification(s)" in
+# its log). Its DNAT rules name no address, so existing mappings forward from the new one.
+cmd_wan_address() {
+    need_root
+    tb_is_up && [ -f "$TB_MARKER" ] || die "the test bed is not up ($0 up)"
+    local want=${1:-}
+    [ "$want" = restore ] && want=$TB_WAN_ROUTER_IP
+    [[ $want =~ ^198\.51\.100\.([0-9]{1,3})$ ]] && ((BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= 254)) \
+        && [ "$want" != "$TB_WAN_PEER_IP" ] && [ "$want" != "$TB_WAN_PEER_IP2" ] \
+        || die "wan-address: give an address in 198.51.100.0/24 other than the peer's ($TB_WAN_PEER_IP, $TB_WAN_PEER_IP2), or restore"
+    local old
+    old=$(ip -n "$TB_NS_ROUTER" -4 -o addr show dev wan0 | awk '{print $4}' | cut -d/ -f1)
+    [ -n "$old" ] || die "wan-address: wan0 has no IPv4 address"
+    if [ "$old" != "$want" ]; then
+        local a
+        for a in $old; do ip -n "$TB_NS_ROUTER" addr del "$a/24" dev wan0 || die "cannot remove $a from wan0"; done
+        ip -n "$TB_NS_ROUTER" addr add "$want/24" dev wan0 || die "cannot add $want to wan0"
+        ip -n "$TB_NS_ROUTER" route replace default via "$TB_WAN_PEER_IP" || die "cannot set the default route again"
+        # The old address's conntrack entries would keep translating to it.
+        nsx "$TB_NS_ROUTER" conntrack -F >/dev/null 2>&1 || true
+    fi
+    say "WAN address $(echo $old) -> $want"
 }
 
 cmd_status() {
@@ -296,8 +394,9 @@ case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    restart-router) cmd_restart_router ;;
+    restart-router) shift; cmd_restart_router "$@" ;;
+    wan-address) shift; cmd_wan_address "$@" ;;
     verify) shift; exec bash "$HERE/verify.sh" "$@" ;;
     exec) shift; cmd_exec "$@" ;;
-    *) sed -n '2,29p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,42p' "$0" >&2; exit 2 ;;
 esac

@@ -170,6 +170,18 @@ pub trait Backend {
     fn renew(&mut self, granted: &Granted, request: &MapRequest) -> Result<Granted, MapperError>;
     /// Deletes `granted`.
     fn delete(&mut self, granted: &Granted) -> Result<(), MapperError>;
+    /// Removes a mapping an earlier run of this host left behind (`stale`, from its record:
+    /// a crash left it on another external port than the one asked now), before the first
+    /// map. Only ever this host's own mapping with `description`: PCP deletes by the recorded
+    /// nonce (the gateway binds it to our address and internal port), NAT-PMP by our address
+    /// and internal port; UPnP first reads the entry and deletes it only when it forwards to
+    /// this host's address and the stale internal port and carries `description`. `Ok(true)`
+    /// when the gateway confirmed the deletion (PCP and NAT-PMP confirm one that was gone
+    /// already too), `Ok(false)` when UPnP found no entry or one that is not ours (left alone).
+    fn remove_stale(&mut self, stale: &Granted, description: &str) -> Result<bool, MapperError> {
+        let _ = description;
+        self.delete(stale).map(|()| true)
+    }
 }
 
 /// PCP or NAT-PMP through [`PortMapClient`].
@@ -515,6 +527,18 @@ impl Backend for UpnpBackend {
     fn delete(&mut self, granted: &Granted) -> Result<(), MapperError> {
         self.gateway.delete_port_mapping(granted.external_port, Self::igd_protocol(granted.protocol)).map_err(|e| MapperError::new(ErrorKind::Refused, e.to_string()))
     }
+
+    fn remove_stale(&mut self, stale: &Granted, description: &str) -> Result<bool, MapperError> {
+        let protocol = Self::igd_protocol(stale.protocol);
+        match self.gateway.get_specific_port_mapping_entry(stale.external_port, protocol) {
+            Ok(entry) if entry.internal_client == self.gateway.local_addr && entry.internal_port == stale.internal_port && entry.description == description => {
+                self.delete(stale).map(|()| true)
+            }
+            Ok(_) => Ok(false),
+            Err(error) if upnp_code(error.fault()) == Some(714) => Ok(false),
+            Err(error) => Err(MapperError::new(ErrorKind::Refused, format!("reading the entry of external port {}: {error}", stale.external_port))),
+        }
+    }
 }
 
 impl Backend for Box<dyn Backend + Send> {
@@ -529,5 +553,8 @@ impl Backend for Box<dyn Backend + Send> {
     }
     fn delete(&mut self, granted: &Granted) -> Result<(), MapperError> {
         (**self).delete(granted)
+    }
+    fn remove_stale(&mut self, stale: &Granted, description: &str) -> Result<bool, MapperError> {
+        (**self).remove_stale(stale, description)
     }
 }

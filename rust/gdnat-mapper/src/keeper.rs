@@ -219,14 +219,16 @@ impl<B: Backend> Keeper<B> {
             Ok(granted) => {
                 let moved = granted.external_port != previous.external_port || granted.external_address != previous.external_address;
                 self.hold(granted.clone(), now);
-                if granted.gateway_restarted {
-                    self.set(State::Lost, events);
-                    events.push(Event::Lost(LostReason::GatewayRestarted));
-                    self.set(State::Mapped, events);
-                    events.push(Event::Mapped(granted, self.renew_in(now)));
-                } else if moved {
+                // Another address or port is the news the owner needs, even when the epoch
+                // reset as well (miniupnpd resets its epoch when its WAN address changes).
+                if moved {
                     self.set(State::Lost, events);
                     events.push(Event::Lost(LostReason::ExternalChanged { previous }));
+                    self.set(State::Mapped, events);
+                    events.push(Event::Mapped(granted, self.renew_in(now)));
+                } else if granted.gateway_restarted {
+                    self.set(State::Lost, events);
+                    events.push(Event::Lost(LostReason::GatewayRestarted));
                     self.set(State::Mapped, events);
                     events.push(Event::Mapped(granted, self.renew_in(now)));
                 } else {

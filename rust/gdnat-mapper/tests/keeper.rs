@@ -118,6 +118,20 @@ fn another_external_port_is_reported_as_lost_and_mapped() {
     assert!(matches!(events.last(), Some(Event::Mapped(g, _)) if g.external_port == 40000));
 }
 
+/// miniupnpd resets its epoch when its WAN address changes: the renewal then brings both a
+/// reset epoch and a new address, and the new address is what is reported.
+#[test]
+fn a_new_external_address_with_a_reset_epoch_is_external_changed() {
+    let t0 = Instant::now();
+    let moved = Granted { gateway_restarted: true, external_address: "198.51.100.11".parse().unwrap(), ..granted(7777, 600) };
+    let mut keeper = keeper(vec![Ok(granted(7777, 600)), Ok(moved)]);
+    keeper.start(t0);
+    let events = keeper.tick(keeper.deadline().unwrap());
+    assert_eq!(states(&events), [State::Renewing, State::Lost, State::Mapped]);
+    assert!(events.iter().any(|e| matches!(e, Event::Lost(LostReason::ExternalChanged { previous }) if previous.external_address != "198.51.100.11".parse::<std::net::IpAddr>().unwrap())), "{events:?}");
+    assert!(matches!(events.last(), Some(Event::Mapped(g, _)) if g.external_address.to_string() == "198.51.100.11"));
+}
+
 #[test]
 fn failed_renewals_retry_before_expiry_then_lose_and_map_again() {
     let t0 = Instant::now();

@@ -279,3 +279,32 @@ fn protocol_is_upper_case_and_a_low_port_only_when_asked() {
     igd.stop();
     igd2.stop();
 }
+
+/// A crashed run's mapping on another external port (it got [`TAKEN_PORT`] + 1 after the
+/// conflict): the next run's `remove_stale` deletes it, but never the other host's entry on
+/// [`TAKEN_PORT`], nor our own entry with another description, nor a port with no entry.
+#[test]
+fn a_stale_mapping_is_removed_only_when_it_is_ours_with_our_description() {
+    use gdnat_mapper::Backend;
+    let began = Instant::now();
+    let (igd, mut backend) = start("miniupnpd-igd2-port-taken-718");
+    let crashed = backend.map(&request(Protocol::Udp, TAKEN_PORT, 0)).unwrap();
+    assert_eq!(crashed.external_port, TAKEN_PORT + 1);
+    let other_game = MapRequest { description: "another game".into(), ..request(Protocol::Udp, 7900, 7900) };
+    let other_game = backend.map(&other_game).unwrap();
+    let description = "gdnat quirk test";
+    let other_host = gdnat_mapper::Granted { external_port: TAKEN_PORT, ..crashed.clone() };
+    assert_eq!(backend.remove_stale(&other_host, description), Ok(false), "another host's entry");
+    assert_eq!(backend.remove_stale(&other_game, description), Ok(false), "our entry with another description");
+    let nothing = gdnat_mapper::Granted { external_port: 7901, ..crashed.clone() };
+    assert_eq!(backend.remove_stale(&nothing, description), Ok(false), "no entry");
+    assert_eq!(backend.remove_stale(&crashed, description), Ok(true), "ours");
+    let left: Vec<(u16, String, String)> = igd.mappings().into_iter().filter(|m| m.protocol == "UDP").map(|m| (m.external_port, m.internal_client, m.description)).collect();
+    assert_eq!(
+        left,
+        [(TAKEN_PORT, OTHER_HOST.to_string(), "another host".to_string()), (7900, "127.0.0.1".to_string(), "another game".to_string())],
+        "only the stale entry went"
+    );
+    assert!(began.elapsed() < BOUND, "{:?}", began.elapsed());
+    igd.stop();
+}

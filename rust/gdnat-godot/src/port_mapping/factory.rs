@@ -64,6 +64,8 @@ pub struct Lookup {
     pub protocol: gdnat_pcp::Protocol,
     /// The external port asked for.
     pub port: u16,
+    /// The mapping's description (a stale UPnP mapping is only removed when it has it).
+    pub description: String,
 }
 
 fn client_options(gateway: IpAddr, timeout: Duration) -> ClientOptions {
@@ -72,40 +74,57 @@ fn client_options(gateway: IpAddr, timeout: Duration) -> ClientOptions {
     options
 }
 
+/// What the remembered gateway record gave.
+enum Remembered {
+    /// No usable record: none, unreadable, another gateway, or a protocol not allowed now.
+    None,
+    /// The recorded protocol answered its one request.
+    Answered(Method, Option<gdnat_igd::Gateway>),
+    /// The record is about this gateway, but its protocol no longer answers.
+    Silent,
+}
+
 /// Checks the remembered protocol with one request (PCP ANNOUNCE, NAT-PMP external address,
-/// or the UPnP description URL: no SSDP discovery). `None` when there is no usable record or
-/// the gateway no longer answers it.
-fn from_record(dir: &Path, gateway: IpAddr, methods: &[Method], cancel: &CancelToken) -> Option<(Method, Option<gdnat_igd::Gateway>)> {
-    let record = GatewayRecord::load(&memory::gateway_record_path(dir)).ok()??;
+/// or the UPnP description URL: no SSDP discovery).
+fn from_record(dir: &Path, gateway: IpAddr, methods: &[Method], cancel: &CancelToken) -> Remembered {
+    let Ok(Some(record)) = GatewayRecord::load(&memory::gateway_record_path(dir)) else { return Remembered::None };
     if record.gateway != gateway || !methods.contains(&record.method) {
-        return None;
+        return Remembered::None;
     }
     let options = client_options(gateway, PROBE_TIMEOUT);
-    match record.method {
-        Method::Pcp => PcpClient::new(&options, cancel).ok()?.announce().ok().map(|_| (Method::Pcp, None)),
-        Method::NatPmp => NatPmpClient::new(&options, cancel).ok()?.external_address().ok().map(|_| (Method::NatPmp, None)),
-        Method::Upnp => {
-            let url = record.upnp_url?;
-            let device = gdnat_igd::client::validate_device_at(&url, &gdnat_igd::client::HttpLimits::default(), cancel);
+    let answered = match record.method {
+        Method::Pcp => PcpClient::new(&options, cancel).ok().and_then(|mut c| c.announce().ok()).map(|_| (Method::Pcp, None)),
+        Method::NatPmp => NatPmpClient::new(&options, cancel).ok().and_then(|mut c| c.external_address().ok()).map(|_| (Method::NatPmp, None)),
+        Method::Upnp => record.upnp_url.as_deref().and_then(|url| {
+            let device = gdnat_igd::client::validate_device_at(url, &gdnat_igd::client::HttpLimits::default(), cancel);
             device.gateway.filter(|_| device.status.is_connected()).map(|found| (Method::Upnp, Some(found)))
-        }
-    }
+        }),
+    };
+    answered.map_or(Remembered::Silent, |(method, found)| Remembered::Answered(method, found))
 }
 
 /// A factory that finds the gateway, takes its protocol from the record (checked) or from a
 /// probe (shared cache; the result is recorded), and returns the backend of the first of
-/// `lookup.methods` it speaks. A PCP backend reuses the nonce of this host's recorded mapping
-/// of the same protocol and port on that gateway (a crashed run's mapping is taken over).
+/// `lookup.methods` it speaks. A recorded gateway protocol that no longer answers (the router
+/// was reconfigured or replaced) also drops the process's cached probe of that gateway, so the
+/// probe asks again instead of trusting what it heard before. This host's recorded mapping of
+/// the same protocol and asked port on that gateway, made with the same protocol, is taken
+/// over: on the same external port a PCP backend reuses its nonce (the gateway renews it);
+/// on another external port (the crashed run got another port after a conflict) it is removed
+/// first ([`gdnat_mapper::Backend::remove_stale`]: only ours, never another host's).
 pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory {
     Box::new(move |cancel: &CancelToken| {
         let gateway = resolve_gateway(lookup.gateway)?;
-        let remembered = lookup.memory.as_deref().and_then(|dir| from_record(dir, gateway, &lookup.methods, cancel));
-        let source = if remembered.is_some() { "record" } else { "probe" };
+        let mut options = ProbeOptions::new(gateway);
+        options.timeout = PROBE_TIMEOUT;
+        let remembered = lookup.memory.as_deref().map_or(Remembered::None, |dir| from_record(dir, gateway, &lookup.methods, cancel));
+        if matches!(remembered, Remembered::Silent) {
+            probe_cache().invalidate(&options);
+        }
+        let source = if matches!(remembered, Remembered::Answered(..)) { "record" } else { "probe" };
         let (method, upnp_gateway) = match remembered {
-            Some(chosen) => chosen,
-            None => {
-                let mut options = ProbeOptions::new(gateway);
-                options.timeout = PROBE_TIMEOUT;
+            Remembered::Answered(method, found) => (method, found),
+            Remembered::None | Remembered::Silent => {
                 let report = probe_cache().probe(&options, cancel);
                 if let (Some(dir), Some(record)) = (&lookup.memory, GatewayRecord::from_probe(&options, &report)) {
                     let _ = std::fs::create_dir_all(dir).map(|()| record.save(&memory::gateway_record_path(dir)));
@@ -118,14 +137,21 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
             }
         };
         *found_slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Found { gateway, source });
-        let backend: Box<dyn Backend + Send> = match method {
+        // This host's mapping of the same protocol and asked port, left by an earlier run on
+        // this gateway with this protocol (a crash, or a quit whose delete did not get through).
+        let recorded = lookup
+            .memory
+            .as_deref()
+            .and_then(|dir| MappingRecord::load(&memory::mapping_record_path(dir, lookup.protocol, lookup.port)))
+            .filter(|r| r.gateway == gateway && r.method == method);
+        let mut backend: Box<dyn Backend + Send> = match method {
             Method::Pcp | Method::NatPmp => {
                 let only = if method == Method::Pcp { gdnat_pcp::Method::Pcp } else { gdnat_pcp::Method::NatPmp };
                 let client = PortMapClient::new(&client_options(gateway, CALL_TIMEOUT), cancel, Some(only))
                     .map_err(|e| MapperError::new(ErrorKind::Io, format!("{} socket: {e}", method.as_str())))?;
                 let mut backend = PmpBackend::new(client, method);
-                let recorded = lookup.memory.as_deref().and_then(|dir| MappingRecord::load(&memory::mapping_record_path(dir, lookup.protocol, lookup.port)));
-                if let Some(nonce) = recorded.filter(|r| r.gateway == gateway && r.method == Method::Pcp).and_then(|r| r.nonce) {
+                let same_port = recorded.as_ref().filter(|r| r.external_port == lookup.port);
+                if let Some(nonce) = same_port.and_then(|r| r.nonce) {
                     backend = backend.with_nonce(nonce);
                 }
                 Box::new(backend)
@@ -135,6 +161,10 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
                 Box::new(UpnpBackend::new(found))
             }
         };
+        if let Some(stale) = recorded.filter(|r| r.external_port != lookup.port) {
+            // Best effort: a stale mapping that cannot be removed runs out with its lease.
+            let _ = backend.remove_stale(&stale.stale_granted(lookup.protocol), &lookup.description);
+        }
         Ok(backend)
     })
 }

@@ -62,6 +62,21 @@ impl MappingRecord {
         Self { gateway, method: granted.method, external_port: granted.external_port, internal_port: granted.internal_port, nonce: granted.nonce }
     }
 
+    /// The recorded mapping as a [`Granted`] of `protocol` (what a delete needs; its external
+    /// address is not recorded and is left unspecified: no delete uses it).
+    pub fn stale_granted(&self, protocol: Protocol) -> Granted {
+        Granted {
+            method: self.method,
+            protocol,
+            internal_port: self.internal_port,
+            external_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            external_port: self.external_port,
+            lifetime: 0,
+            nonce: self.nonce,
+            gateway_restarted: false,
+        }
+    }
+
     /// The file's text.
     pub fn to_text(&self) -> String {
         let mut text = format!(
@@ -158,6 +173,13 @@ mod tests {
         let name = dir.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with("gdnat-memory-test-"), "only our own folder is removed");
         fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stale_record_gives_what_a_delete_needs() {
+        let stale = MappingRecord { external_port: 7799, internal_port: 7798, ..record() }.stale_granted(Protocol::Udp);
+        assert_eq!((stale.method, stale.protocol, stale.external_port, stale.internal_port, stale.nonce), (Method::Pcp, Protocol::Udp, 7799, 7798, Some(Nonce([0xab; 12]))));
+        assert!(stale.external_address.is_unspecified() && !stale.gateway_restarted);
     }
 
     #[test]

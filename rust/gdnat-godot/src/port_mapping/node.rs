@@ -23,8 +23,11 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 
 /// Keeps a port of this game open on the router for the whole session: maps it with PCP,
 /// NAT-PMP or UPnP (whichever the router speaks, in that order of preference), renews it
-/// before the lease runs out, maps it again when the router restarts or forgets it, and
-/// deletes it when the node leaves the tree or the game quits.
+/// before the lease runs out, maps it again when the router restarts or forgets it, reports a
+/// new external address when the router's WAN address changes (both noticed by the scheduled
+/// renewal, no call needed: [signal lost], then [signal mapped] with the new values), and
+/// deletes it when the node leaves the tree or the game quits. [member seconds_to_renewal]
+/// counts down to the next renewal.
 ///
 /// Zero code: add the node to a scene, set [member port], run. It starts on `_ready`
 /// ([member autostart]). With code:
@@ -59,6 +62,10 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 /// [method stop] while the gateway is still being found lets the worker finish that step
 /// (bounded by the 1 s probe and, when a router answered SSDP, its description download),
 /// map, then delete at once.
+///
+/// After a crash the next start takes over the mapping the crashed run left on the same port,
+/// or removes it first when it sat on another external port (a conflict had given it another
+/// one): only this host's own mapping, never another host's or one with another description.
 ///
 /// Clean-up: [method stop], leaving the tree, freeing the node and quitting the game delete
 /// exactly the mappings this node made (never another one), on a background thread; quitting
@@ -145,6 +152,14 @@ pub struct NatPortMapping {
     /// in this run), or empty before that.
     #[var(no_set)]
     gateway_source: GString,
+
+    /// Seconds until the next scheduled renewal while [constant STATE_MAPPED] (read-only; the
+    /// same as [method get_seconds_to_renewal]), -1 in every other state; 0 once the renewal
+    /// is due (a renewal that failed and is retried before the lease runs out stays at 0 until
+    /// it succeeds). The demo scene shows it.
+    #[var(get = get_seconds_to_renewal, no_set)]
+    #[allow(dead_code)] // only the property's slot: its getter computes the value
+    seconds_to_renewal: f64,
 
     slots: Vec<Slot>,
     notices: VecDeque<Notice>,
@@ -315,7 +330,7 @@ impl NatPortMapping {
         };
         let memory = Some(PathBuf::from(ProjectSettings::singleton().globalize_path(MEMORY_DIR).to_string()));
         for request in plan.requests {
-            let lookup = Lookup { methods: plan.methods.clone(), gateway: plan.gateway, memory: memory.clone(), protocol: request.protocol, port: request.external_port };
+            let lookup = Lookup { methods: plan.methods.clone(), gateway: plan.gateway, memory: memory.clone(), protocol: request.protocol, port: request.external_port, description: request.description.clone() };
             let record = memory.as_deref().map(|dir| memory::mapping_record_path(dir, request.protocol, request.external_port));
             let found = FoundSlot::default();
             match MapperWorker::spawn(backend_factory(lookup, found.clone()), request) {
@@ -366,7 +381,8 @@ impl NatPortMapping {
         GString::from(self.state_now().as_str())
     }
 
-    /// Seconds until the next scheduled renewal, or -1 when none is scheduled.
+    /// Seconds until the next scheduled renewal, or -1 when none is scheduled (the getter of
+    /// [member seconds_to_renewal]).
     #[func]
     pub fn get_seconds_to_renewal(&self) -> f64 {
         match self.renew_at {
