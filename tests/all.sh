@@ -62,6 +62,9 @@ fi
 # the router-table helper calls a failed/empty upnpc or nft listing a failure.
 stage docs-generated python3 tests/docs/generated.py check
 stage router-table-selftest bash tests/lib/router-table-selftest.sh
+# Every Cargo.lock (workspace and fuzz crates) matches its manifests, so the --locked builds
+# below fail here, by name, instead of deep inside a later stage.
+stage lockfiles bash tests/lib/lockfiles.sh
 stage build bash tests/build.sh --all
 # The Rust tests talk HTTP/SOAP to simulated gateways on loopback and the SSDP ones multicast:
 # all of them run inside a fresh network namespace of their own (tests/lib/isolated.sh).
