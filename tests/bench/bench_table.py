@@ -48,7 +48,9 @@ def load(path):
 
 
 def fmt(x):
-    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}" if abs(x) >= 1 or x == 0 else f"{x:.3f}"
 
 
 def cell(values):

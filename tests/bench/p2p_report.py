@@ -37,7 +37,7 @@ ROWS = [
         "join_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
     Row("longest main-thread frame (ms) during host() → connected, host (reference: idle frames, as above)",
         "host_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
-    Row("the longest frame's own work (ms) during the join, joiner: Performance TIME_PROCESS + TIME_PHYSICS_PROCESS, the loop's sleep excluded (reference: idle frames)",
+    Row("the longest frame's own work (ms) during the join, joiner: the process step, the loop's sleep excluded (reference: idle frames)",
         "join_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
     Row("the longest frame's own work (ms) during host() → connected, host (reference: idle frames)",
         "host_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
@@ -74,11 +74,13 @@ HOW = [
     "- **Frames**: every `SceneTree.process_frame` interval from the call to the connected peer;",
     "  the reference is the longest of 100 idle frames recorded just before in the same process",
     "  (what the loaded machine does to a main loop that has nothing to do).",
-    "- **A frame's own work**: at each `process_frame`, `Performance.TIME_PROCESS +",
-    "  TIME_PHYSICS_PROCESS` (the previous frame's process and physics steps, in which gdnat's",
-    "  per-frame polling and the signal handlers run), largest over the window. Unlike the",
-    "  interval between frames it excludes the loop's sleep and the time the process was not",
-    "  scheduled between frames; preemption inside a step still counts.",
+    "- **A frame's own work**: from the frame's `process_frame` emission (the recorder's handler)",
+    "  to the `_process` of a node that processes after every other one (`process_priority`",
+    "  2^30): the signal handlers and resumed coroutines, gdnat's per-frame polling and signal",
+    "  delivery, every node's `_process`. Unlike the interval between frames it leaves out the",
+    "  loop's sleep and the time the process was not scheduled between frames (preemption",
+    "  inside a step still counts). Godot's own `Performance.TIME_PROCESS` cannot be used: it is",
+    "  the largest process time of the last second, updated once a second.",
 ]
 
 if __name__ == "__main__":

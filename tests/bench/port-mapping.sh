@@ -12,7 +12,9 @@
 #               process a refresh() -> renewed: the requests the router received (nft counters
 #               in its namespace) and the longest frame, beside an idle window's longest frame
 #   pcp-second  a new process with the first one's user:// (gateway remembered) -> mapped
-#   upnp-first, upnp-second   the same with allowed_protocols = UPnP only
+#   upnp-first, upnp-second   the same with the router speaking UPnP only (its PCP/NAT-PMP
+#               port closed to the game host: ICMP port unreachable, as with enable_natpmp=no)
+# The node keeps its defaults (all three protocols allowed), as a game would.
 # Prints the table (tests/bench/port_mapping_report.py); --write-docs replaces the section
 # "<!-- generated: bash tests/bench/port-mapping.sh -->" of docs/benchmarks.md (through
 # tests/docs/generated.py replace). Asserts no timing; exit 1 when a sample could not be taken
@@ -84,8 +86,19 @@ table inet $COUNT_TABLE {
         ip saddr $TB_LAN_HOST_IP ip daddr $TB_LAN_ROUTER_IP tcp dport $TB_HTTP_PORT tcp flags & (syn | ack) == syn counter comment "http"
         ip saddr $TB_LAN_HOST_IP ip daddr 239.255.255.250 udp dport 1900 counter comment "ssdp"
     }
+    # Filled only while the router plays a UPnP-only router (router_pmp off).
+    chain in {
+        type filter hook input priority -10; policy accept;
+    }
 }
 NFT
+# router_pmp on|off: off closes miniupnpd's PCP/NAT-PMP port to the game host, as a router with
+# enable_natpmp=no does (nothing listens on UDP 5351: the kernel answers ICMP port unreachable).
+router_pmp() {
+    ip netns exec "$TB_NS_ROUTER" nft flush chain inet "$COUNT_TABLE" in || return 1
+    [ "$1" = on ] || ip netns exec "$TB_NS_ROUTER" nft add rule inet "$COUNT_TABLE" in \
+        ip saddr "$TB_LAN_HOST_IP" udp dport 5351 reject with icmp type port-unreachable
+}
 
 GODOT=(bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" -s res://tests/bench/port_mapping_bench.gd --)
 # run <name> <measure-prefix> <user-data folder> [args...]: one Godot process in the LAN
@@ -115,19 +128,31 @@ run() {
     done >>"$SAMPLES"
 }
 
+# probe_line: `gdnat probe` from the game host, one line (each protocol's answer time): why a
+# first start takes what it takes (the node's probe is the same core call).
+CLI="${CARGO_TARGET_DIR:-$REPO/target}/debug/gdnat"
+probe_line() {
+    [ -x "$CLI" ] || { echo "no CLI at $CLI"; return; }
+    ip netns exec "$TB_NS_LAN" timeout 10 "$CLI" probe 2>&1 | grep -E '^(pcp|natpmp|upnp|probe) ' \
+        | awk '{printf "%s%s %s %s %s", (NR > 1 ? "; " : ""), $1, $2, $3, $4}'
+}
+PROBES=()
+
 started=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "$reps repetitions; logs in $LOGS"
 for i in $(seq 1 "$reps"); do
     for kind in pcp upnp; do
-        allowed=1; [ $kind = upnp ] && allowed=4
+        if [ $kind = pcp ]; then router_pmp on; else router_pmp off; fi || { say "cannot switch the router's PCP port"; exit 1; }
         port=$((7800 + i * 10)); [ $kind = upnp ] && port=$((port + 1))
         data="$LOGS/userdata-$kind-$i"
         case $data in */bench-port-mapping/userdata-*) rm -rf -- "$data" ;; esac
         mkdir -p "$data"
-        run "$kind-first" "first_$kind" "$data" --mode=node --port=$port --allowed=$allowed --expect-source=probe --renew=yes
-        run "$kind-second" "second_$kind" "$data" --mode=node --port=$port --allowed=$allowed --expect-source=record
+        run "$kind-first" "first_$kind" "$data" --mode=node --port=$port --expect-method=${kind^^} --expect-source=probe --renew=yes
+        run "$kind-second" "second_$kind" "$data" --mode=node --port=$port --expect-method=${kind^^} --expect-source=record
+        [ "$i" = 1 ] && PROBES+=("gdnat probe ($kind router)=$(probe_line)")
     done
+    router_pmp on
     run engine engine "$LOGS/userdata-engine" --mode=engine --port=$((7800 + i * 10 + 2))
 done
 seconds=$(( $(date +%s) - started ))
@@ -150,6 +175,7 @@ lib="$REPO/addons/gdnat/bin/libgdnat.linux.x86_64.debug.so"
     echo "load average=$LOAD_BEFORE at the start, $LOAD_AFTER at the end (other work on the machine adds noise)"
     echo "build=debug (tests/build.sh; $(stat -c %s "$lib" 2>/dev/null) bytes); Godot $(bash "$REPO/tests/godot/godot.sh" --headless --version 2>/dev/null | tail -1); miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables 2>/dev/null) in $TB_NS_ROUTER, game host $TB_LAN_HOST_IP in $TB_NS_LAN"
     echo "main loop=headless, Engine.max_fps = 0, OS.low_processor_usage_mode_sleep_usec = 1000 (an idle frame is about 1 ms)"
+    printf '%s\n' "${PROBES[@]}"
     echo "left on the router=$left benchmark entries after the run (nft and upnpc -l)"
 } >"$META"
 TABLE="$LOGS/section.md"

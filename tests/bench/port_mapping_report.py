@@ -27,20 +27,20 @@ ROWS = [
         "answer comes in about 1 ms, but UPnP's SSDP discovery and description download take "
         "the rest (`INFO` lines of the run: the probe's time is the UPnP row's). See the "
         "proposed fix in the notes below the table."),
-    Row("node added → mapped (ms), UPnP only (allowed_protocols = PROTOCOL_UPNP), first start", "first_upnp",
+    Row("node added → mapped (ms), router with UPnP only (its PCP/NAT-PMP port closed), first start", "first_upnp",
         "engine", "gdnat", "max", 150, "≤ 150 ms",
         "SSDP discovery, the description download and two SOAP calls (GetExternalIPAddress, "
         "AddPortMapping) on a machine with a load average far above its 2 cores."),
     Row("second start (new process, gateway remembered in user://gdnat) → mapped (ms), PCP", "second_pcp",
         "engine", "gdnat", "max", 20, "≤ 20 ms", ""),
-    Row("second start (gateway remembered) → mapped (ms), UPnP only", "second_upnp", "engine", "gdnat",
+    Row("second start (gateway remembered) → mapped (ms), router with UPnP only", "second_upnp", "engine", "gdnat",
         "max", 20, "≤ 20 ms",
         "the remembered UPnP gateway is checked by downloading its description again "
         "(validate_device_at: GET rootDesc.xml, then the SOAP calls of the mapping), three HTTP "
         "requests where PCP needs two datagrams."),
     Row("renewal (refresh() → renewed): requests the router received, PCP", "renew_requests_pcp", None, "gdnat",
         "worst", 1, "1 request (every sample)", ""),
-    Row("renewal: requests the router received, UPnP only", "renew_requests_upnp", None, "gdnat",
+    Row("renewal: requests the router received, UPnP-only router", "renew_requests_upnp", None, "gdnat",
         "worst", 1, "1 request (every sample)",
         "UpnpBackend::renew asks GetExternalIPAddress before AddPortMapping (rust/gdnat-mapper/src/"
         "backend.rs): AddPortMapping's answer carries no external address, and the second request "
@@ -50,15 +50,15 @@ ROWS = [
         "renew_frame_pcp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
         "the idle reference of the same process is as long: the machine's load, not the node "
         "(the node only reads a channel per frame; the request runs on its worker)."),
-    Row("renewal: longest main-thread frame (ms), UPnP only (reference: idle frames, as above)",
+    Row("renewal: longest main-thread frame (ms), UPnP-only router (reference: idle frames, as above)",
         "renew_frame_upnp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
         "as for PCP: compare with the idle reference of the same process."),
-    Row("renewal: the longest frame's own work (ms), PCP: Performance TIME_PROCESS + TIME_PHYSICS_PROCESS, the loop's sleep excluded (reference: idle frames)",
+    Row("renewal: the longest frame's own work (ms), PCP: the process step, the loop's sleep excluded (reference: idle frames)",
         "renew_work_pcp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)", ""),
-    Row("renewal: the longest frame's own work (ms), UPnP only (reference: idle frames)",
+    Row("renewal: the longest frame's own work (ms), UPnP-only router (reference: idle frames)",
         "renew_work_upnp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)", ""),
     Row("renewal: refresh() → renewed (ms), PCP (informational)", "renew_ms_pcp", None, "gdnat", None, None, "-"),
-    Row("renewal: refresh() → renewed (ms), UPnP only (informational)", "renew_ms_upnp", None, "gdnat", None, None, "-"),
+    Row("renewal: refresh() → renewed (ms), UPnP-only router (informational)", "renew_ms_upnp", None, "gdnat", None, None, "-"),
 ]
 
 INTRO = [
@@ -77,8 +77,11 @@ HOW = [
     "  The node delivers its signals on the main thread at the next frame after its worker's",
     "  event; the main loop here runs about 1 kHz (an idle frame is about 1 ms), a 60 fps game adds",
     "  up to 16.7 ms. \"First start\": empty `user://`, the gateway is probed",
-    "  (`gateway_source == \"probe\"`, checked). \"UPnP only\": `allowed_protocols = PROTOCOL_UPNP`",
-    "  on the same router (which also speaks PCP).",
+    "  (`gateway_source == \"probe\"`, checked). The node keeps its defaults (all three protocols",
+    "  allowed). \"Router with UPnP only\": the same miniupnpd with its PCP/NAT-PMP port closed to",
+    "  the game host (an nft `reject` in the router's input: ICMP port unreachable, what a router",
+    "  with `enable_natpmp=no` answers, since nothing listens on UDP 5351); the sample counts",
+    "  only when the node mapped with the expected method (PCP, or UPnP on that router).",
     "- **Second start**: a new process with the `user://` the first one left (its `gdnat/gateway.rec`);",
     "  the sample counts only when `gateway_source == \"record\"` (no probe, no SSDP).",
     "- **Reference (engine)**: " + ENGINE + "`UPNP.new()`, `discover()` (its default 2 s wait),",
@@ -97,11 +100,13 @@ HOW = [
     "- **Clean-up**: every sample stops its node and waits for `released`; the engine deletes its",
     "  mapping; the router's table (nft and `upnpc -l`) is read at the end (the `left on the",
     "  router` line).",
-    "- **A frame's own work**: at each `process_frame`, `Performance.TIME_PROCESS +",
-    "  TIME_PHYSICS_PROCESS` (the previous frame's process and physics steps, in which gdnat's",
-    "  per-frame polling and the signal handlers run), largest over the window. Unlike the",
-    "  interval between frames it excludes the loop's sleep and the time the process was not",
-    "  scheduled between frames; preemption inside a step still counts.",
+    "- **A frame's own work**: from the frame's `process_frame` emission (the recorder's handler)",
+    "  to the `_process` of a node that processes after every other one (`process_priority`",
+    "  2^30): the signal handlers and resumed coroutines, gdnat's per-frame polling and signal",
+    "  delivery, every node's `_process`. Unlike the interval between frames it leaves out the",
+    "  loop's sleep and the time the process was not scheduled between frames (preemption",
+    "  inside a step still counts). Godot's own `Performance.TIME_PROCESS` cannot be used: it is",
+    "  the largest process time of the last second, updated once a second.",
 ]
 
 if __name__ == "__main__":

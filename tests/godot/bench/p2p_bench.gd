@@ -21,8 +21,9 @@ var args := {}
 var failures := 0
 var frame_deltas := PackedInt64Array()
 var _last_frame_us := -1
-## The longest frame work (ms) since frames_start(): Performance TIME_PROCESS + TIME_PHYSICS_PROCESS.
+## The longest frame's own work (ms) since frames_start() (see _on_frame_end).
 var work_max_ms := 0.0
+var _frame_start_us := 0
 
 
 func _initialize() -> void:
@@ -51,14 +52,36 @@ func _on_frame() -> void:
 	var now := Time.get_ticks_usec()
 	frame_deltas.append(now - _last_frame_us)
 	_last_frame_us = now
-	# The previous frame's own work (process + physics step, without the loop's sleep).
-	work_max_ms = maxf(work_max_ms, 1000.0 * (Performance.get_monitor(Performance.TIME_PROCESS)
-		+ Performance.get_monitor(Performance.TIME_PHYSICS_PROCESS)))
+	_frame_start_us = now
+
+
+## The end of a frame's process step: the last node to process (FrameEnd) calls it. The work
+## is from this frame's process_frame emission (our handler) to here: the signal handlers and
+## resumed coroutines (NatRoom, gdnat's signal delivery) and every node's _process, gdnat's
+## polling included; the loop's sleep and the time between frames are not in it.
+func _on_frame_end() -> void:
+	if _frame_start_us > 0:
+		work_max_ms = maxf(work_max_ms, (Time.get_ticks_usec() - _frame_start_us) / 1000.0)
+		_frame_start_us = 0
+
+
+## Processes after every other node and reports the end of the frame's process step.
+class FrameEnd:
+	extends Node
+	var done: Callable
+
+	func _init(callback: Callable) -> void:
+		done = callback
+		process_priority = 1 << 30
+
+	func _process(_delta: float) -> void:
+		done.call()
 
 
 func frames_start() -> void:
 	frame_deltas.clear()
 	work_max_ms = 0.0
+	_frame_start_us = 0
 	_last_frame_us = Time.get_ticks_usec()
 	process_frame.connect(_on_frame)
 
@@ -76,7 +99,7 @@ func frames_stop() -> float:
 ## [elapsed ms from the call to the emission, the signal's arguments], or [] on failure.
 func timed(start: Callable, sig: Signal, seconds: float) -> Array:
 	var got := {}
-	var on_signal := func(a = null, b = null, c = null, d = null):
+	var on_signal := func(a, b, c, d):   # both signals timed here have four arguments
 		if not got.has("at"):
 			got.merge({"at": Time.get_ticks_usec(), "values": [a, b, c, d]})
 	sig.connect(on_signal)
@@ -93,6 +116,7 @@ func timed(start: Callable, sig: Signal, seconds: float) -> Array:
 
 
 func _main() -> void:
+	root.add_child(FrameEnd.new(_on_frame_end))
 	var stun: PackedStringArray = String(args.get("stun", "")).split(":")
 	match args.get("mode", ""):
 		"stun": await bench_stun(stun[0], int(stun[1]))
