@@ -18,9 +18,12 @@ HEADING = "## Peer to peer: STUN, NAT behaviour, room join → ENet connected (i
 
 ROWS = [
     Row("STUN public endpoint (ms): core `query_port` (the CLI's in-process time) vs the bare round trip, home NAT",
-        "stun_cli", "rtt", "gdnat", "max", 10, "≤ 10 ms"),
+        "stun_cli", "rtt", "gdnat", "max", 10, "≤ 10 ms",
+        "compare with the bare round trip of the same run (the machine's load shows in both)."),
     Row("STUN public endpoint (ms): `NatStun.query_async()` → `queried` in Godot vs the bare round trip",
-        "stun_godot", "rtt", "gdnat", "max", 10, "≤ 10 ms"),
+        "stun_godot", "rtt", "gdnat", "max", 10, "≤ 10 ms",
+        "the signal comes on the main thread at the next frame after the answer; a late frame on "
+        "the loaded machine delays it (compare with the core row)."),
     Row("NAT behaviour (ms), home preset (EIM, APDF): core `discover` (CLI, in-process) vs `turnutils_natdiscovery -m -f`",
         "behaviour_home", "turnutils", "gdnat", "max", 1000, "≤ 1000 ms"),
     Row("NAT behaviour (ms), fullcone preset: core vs turnutils_natdiscovery",
@@ -30,17 +33,28 @@ ROWS = [
     Row("NAT behaviour (ms), home preset: `NatStun.probe_behaviour_async()` → `behaviour_probed` in Godot vs turnutils_natdiscovery",
         "behaviour_godot", "turnutils", "gdnat", "max", 1000, "≤ 1000 ms"),
     Row("room join → ENet connected (ms), joiner, both players behind home NATs (`NatRoom.join()`, host already in the room)",
-        "join_connect", None, "gdnat", "max", 1500, "≤ 1500 ms"),
+        "join_connect", None, "gdnat", "max", 1500, "≤ 1500 ms",
+        "the `INFO` step times of the run (tests/bench/p2p.sh prints them) show where it went; the "
+        "NAT behaviour probe, awaited before the punch so that a failure can name the NAT, takes "
+        "about 0.5 s by itself (its filtering tests' no-answer wait)."),
     Row("the host's `NatRoom.host()` → ENet connected (ms), its wait for the joiner included (informational)",
         "host_connect", None, "gdnat", None, None, "-"),
     Row("longest main-thread frame (ms) during the join, joiner (reference: its longest of 100 idle frames just before)",
-        "join_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
+        "join_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
+        "the interval between frames includes the time the loaded machine did not run Godot; "
+        "compare with the idle reference and the frame's-own-work rows of the same run."),
     Row("longest main-thread frame (ms) during host() → connected, host (reference: idle frames, as above)",
-        "host_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
+        "host_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
+        "the interval between frames includes the time the loaded machine did not run Godot; "
+        "compare with the idle reference and the frame's-own-work rows of the same run."),
     Row("the longest frame's own work (ms) during the join, joiner: the process step, the loop's sleep excluded (reference: idle frames)",
-        "join_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
+        "join_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
+        "a step's time includes the time other processes took the core in the middle of it; "
+        "compare with the idle reference of the same process."),
     Row("the longest frame's own work (ms) during host() → connected, host (reference: idle frames)",
-        "host_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)"),
+        "host_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
+        "a step's time includes the time other processes took the core in the middle of it; "
+        "compare with the idle reference of the same process."),
 ]
 
 INTRO = [

@@ -22,22 +22,39 @@ ENGINE = ("the engine cannot map on this router at all (its discover() rates the
 ROWS = [
     Row("node added → mapped (ms), PCP, first start (gateway probed)", "first_pcp", "engine", "gdnat",
         "max", 50, "≤ 50 ms",
-        "the node's first start probes PCP, NAT-PMP and UPnP at the same time and waits for all three "
-        "(gdnat_mapper::probe joins every probe, and the factory maps only after it): the PCP "
-        "answer comes in about 1 ms, but UPnP's SSDP discovery and description download take "
-        "the rest (`INFO` lines of the run: the probe's time is the UPnP row's). See the "
-        "proposed fix in the notes below the table."),
+        
+        "the first start probes PCP, NAT-PMP and UPnP at once and maps only when all three are "
+        "done (`gdnat_mapper::probe` joins every probe; the factory in "
+        "rust/gdnat-godot/src/port_mapping/factory.rs waits for its report). PCP answers in about "
+        "1 ms, UPnP in about 57 ms (the `gdnat probe (pcp router)` line above, the same core call): "
+        "an `strace -tt` of `gdnat probe` in the LAN namespace showed miniupnpd's first SSDP answer "
+        "42–51 ms after the M-SEARCH, then the description download and the SOAP checks about "
+        "10 ms. Not fixed here: ending the probe as soon as the preferred protocol answered would "
+        "leave UPnP unknown in the process-wide probe cache (a node allowed only UPnP would then "
+        "be told there is no gateway) and in `gateway.rec`; the fix is a probe that hands each "
+        "protocol's answer to the factory as it comes while the cache entry completes later."),
     Row("node added → mapped (ms), router with UPnP only (its PCP/NAT-PMP port closed), first start", "first_upnp",
         "engine", "gdnat", "max", 150, "≤ 150 ms",
-        "SSDP discovery, the description download and two SOAP calls (GetExternalIPAddress, "
-        "AddPortMapping) on a machine with a load average far above its 2 cores."),
+        
+        "on a router where nothing listens on UDP 5351 the PCP and NAT-PMP probes wait their whole "
+        "1 s (`PROBE_TIMEOUT`), and the probe waits for all three (the `gdnat probe (upnp router)` "
+        "line above: PCP and NAT-PMP unavailable after 1000 ms, UPnP available after about 60 ms). "
+        "The router answers each datagram with ICMP port unreachable, but the PCP/NAT-PMP socket "
+        "is not connected (`gdnat_pcp` sends with `send_to`; `strace -tt` shows 2 PCP and 3 "
+        "NAT-PMP sends and no ECONNREFUSED), and Linux reports ICMP errors only to connected UDP "
+        "sockets. A router that drops them silently costs the same 1 s. Fix candidates (not small, "
+        "not done here): a connected probe socket that takes ECONNREFUSED as \"not spoken\", and "
+        "the per-protocol hand-off above. A second start does not probe (next rows)."),
     Row("second start (new process, gateway remembered in user://gdnat) → mapped (ms), PCP", "second_pcp",
-        "engine", "gdnat", "max", 20, "≤ 20 ms", ""),
+        "engine", "gdnat", "max", 20, "≤ 20 ms", 
+        "a second start checks the remembered protocol with one PCP ANNOUNCE, then maps (two "
+        "datagrams); see the frame rows and the load average for the machine's noise."),
     Row("second start (gateway remembered) → mapped (ms), router with UPnP only", "second_upnp", "engine", "gdnat",
         "max", 20, "≤ 20 ms",
-        "the remembered UPnP gateway is checked by downloading its description again "
-        "(validate_device_at: GET rootDesc.xml, then the SOAP calls of the mapping), three HTTP "
-        "requests where PCP needs two datagrams."),
+        
+        "the remembered UPnP gateway is checked by fetching its description again "
+        "(`validate_device_at` in rust/gdnat-godot/src/port_mapping/factory.rs) before the mapping's "
+        "own SOAP calls: several HTTP exchanges where PCP needs two datagrams."),
     Row("renewal (refresh() → renewed): requests the router received, PCP", "renew_requests_pcp", None, "gdnat",
         "worst", 1, "1 request (every sample)", ""),
     Row("renewal: requests the router received, UPnP-only router", "renew_requests_upnp", None, "gdnat",
@@ -48,15 +65,26 @@ ROWS = [
         "carries the address, so PCP renews in one request."),
     Row("renewal: longest main-thread frame (ms), PCP (reference: the longest of 100 idle frames just before, same process)",
         "renew_frame_pcp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
-        "the idle reference of the same process is as long: the machine's load, not the node "
-        "(the node only reads a channel per frame; the request runs on its worker)."),
+        
+        "compare with the idle reference and the frame's-own-work row of the same run: the "
+        "interval between frames includes the time the loaded machine did not run Godot at all; "
+        "the node only reads a channel per frame and the request runs on its worker."),
     Row("renewal: longest main-thread frame (ms), UPnP-only router (reference: idle frames, as above)",
         "renew_frame_upnp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
-        "as for PCP: compare with the idle reference of the same process."),
+        
+        "compare with the idle reference and the frame's-own-work row of the same run: the "
+        "interval between frames includes the time the loaded machine did not run Godot at all; "
+        "the node only reads a channel per frame and the request runs on its worker."),
     Row("renewal: the longest frame's own work (ms), PCP: the process step, the loop's sleep excluded (reference: idle frames)",
-        "renew_work_pcp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)", ""),
+        "renew_work_pcp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)", 
+        "a step's time includes the time other processes on the loaded machine took the core "
+        "in the middle of it; compare with the idle reference of the same process. The node only "
+        "reads a channel per frame; the request runs on its worker."),
     Row("renewal: the longest frame's own work (ms), UPnP-only router (reference: idle frames)",
-        "renew_work_upnp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)", ""),
+        "renew_work_upnp", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)", 
+        "a step's time includes the time other processes on the loaded machine took the core "
+        "in the middle of it; compare with the idle reference of the same process. The node only "
+        "reads a channel per frame; the request runs on its worker."),
     Row("renewal: refresh() → renewed (ms), PCP (informational)", "renew_ms_pcp", None, "gdnat", None, None, "-"),
     Row("renewal: refresh() → renewed (ms), UPnP-only router (informational)", "renew_ms_upnp", None, "gdnat", None, None, "-"),
 ]
