@@ -41,20 +41,28 @@ ROWS = [
         "host_connect", None, "gdnat", None, None, "-"),
     Row("longest main-thread frame (ms) during the join, joiner (reference: its longest of 100 idle frames just before)",
         "join_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
-        "the interval between frames includes the time the loaded machine did not run Godot; "
-        "compare with the idle reference and the frame's-own-work rows of the same run."),
+        "the `worst frames` line above gives, for each player and join, the main thread's run-queue "
+        "wait (/proc/thread-self/schedstat) inside its longest interval: when this was examined "
+        "most of each long interval was the main thread waiting for a CPU, not running. Two Godot "
+        "processes, their gdnat workers, coturn and opentracker share the machine's 2 cores with "
+        "other work; the idle reference of 100 frames just before catches such a wait less often."),
     Row("longest main-thread frame (ms) during host() → connected, host (reference: idle frames, as above)",
         "host_frames", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
-        "the interval between frames includes the time the loaded machine did not run Godot; "
-        "compare with the idle reference and the frame's-own-work rows of the same run."),
+        "the `worst frames` line above gives, for each player and join, the main thread's run-queue "
+        "wait (/proc/thread-self/schedstat) inside its longest interval: when this was examined "
+        "most of each long interval was the main thread waiting for a CPU, not running. Two Godot "
+        "processes, their gdnat workers, coturn and opentracker share the machine's 2 cores with "
+        "other work; the idle reference of 100 frames just before catches such a wait less often."),
     Row("the longest frame's own work (ms) during the join, joiner: the process step, the loop's sleep excluded (reference: idle frames)",
         "join_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
-        "a step's time includes the time other processes took the core in the middle of it; "
-        "compare with the idle reference of the same process."),
+        "the `worst frames` line above splits the longest step into its time and the main thread's "
+        "run-queue wait inside it (/proc/thread-self/schedstat): when this was examined a 4–5 ms "
+        "step held 4–4.5 ms of waiting for a CPU, i.e. the step was preempted, not busy."),
     Row("the longest frame's own work (ms) during host() → connected, host (reference: idle frames)",
         "host_work", "idle", "gdnat", "worst", 5, "≤ 5 ms (every sample)",
-        "a step's time includes the time other processes took the core in the middle of it; "
-        "compare with the idle reference of the same process."),
+        "the `worst frames` line above splits the longest step into its time and the main thread's "
+        "run-queue wait inside it (/proc/thread-self/schedstat): when this was examined a 4–5 ms "
+        "step held 4–4.5 ms of waiting for a CPU, i.e. the step was preempted, not busy."),
 ]
 
 INTRO = [
@@ -88,6 +96,10 @@ HOW = [
     "- **Frames**: every `SceneTree.process_frame` interval from the call to the connected peer;",
     "  the reference is the longest of 100 idle frames recorded just before in the same process",
     "  (what the loaded machine does to a main loop that has nothing to do).",
+    "- **Worst frames** (header line): per player and join, the longest own work and the longest",
+    "  interval, each with the main thread's run-queue wait in it (the second field of",
+    "  `/proc/thread-self/schedstat`, read at each frame's start and end): how much of it the",
+    "  thread spent waiting for a CPU rather than running.",
     "- **A frame's own work**: from the frame's `process_frame` emission (the recorder's handler)",
     "  to the `_process` of a node that processes after every other one (`process_priority`",
     "  2^30): the signal handlers and resumed coroutines, gdnat's per-frame polling and signal",

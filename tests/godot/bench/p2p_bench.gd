@@ -24,6 +24,10 @@ var _last_frame_us := -1
 ## The longest frame's own work (ms) since frames_start() (see _on_frame_end).
 var work_max_ms := 0.0
 var _frame_start_us := 0
+## Per frame since frames_start(): [start usec, interval usec, own work usec].
+var frame_log := []
+var _frame_start_sched := [0, 0]
+var _interval_wait_us := -1
 
 
 func _initialize() -> void:
@@ -53,6 +57,10 @@ func _on_frame() -> void:
 	frame_deltas.append(now - _last_frame_us)
 	_last_frame_us = now
 	_frame_start_us = now
+	var sched := schedstat()
+	# Run-queue wait over the interval since the previous frame's start (not for the first).
+	_interval_wait_us = (sched[1] - _frame_start_sched[1]) / 1000 if frame_deltas.size() > 1 else -1
+	_frame_start_sched = sched
 
 
 ## The end of a frame's process step: the last node to process (FrameEnd) calls it. The work
@@ -61,8 +69,48 @@ func _on_frame() -> void:
 ## polling included; the loop's sleep and the time between frames are not in it.
 func _on_frame_end() -> void:
 	if _frame_start_us > 0:
-		work_max_ms = maxf(work_max_ms, (Time.get_ticks_usec() - _frame_start_us) / 1000.0)
+		var work := Time.get_ticks_usec() - _frame_start_us
+		work_max_ms = maxf(work_max_ms, work / 1000.0)
+		var sched := schedstat()
+		# [start, interval, work, main-thread CPU in the step, run-queue wait in the step,
+		#  run-queue wait over the interval before it (-1: unknown)] (usec)
+		frame_log.append([_frame_start_us, frame_deltas[-1], work,
+			(sched[0] - _frame_start_sched[0]) / 1000, (sched[1] - _frame_start_sched[1]) / 1000, _interval_wait_us])
 		_frame_start_us = 0
+
+
+## The `count` frames with the longest own work: "at +T ms: work W ms (interval I ms)", T from
+## `t0_us` (to match the step times of the `INFO ... step` lines).
+func longest_frames(t0_us: int, count: int) -> String:
+	var sorted := frame_log.duplicate()
+	sorted.sort_custom(func(a, b): return a[2] > b[2])
+	var parts := PackedStringArray()
+	for f in sorted.slice(0, count):
+		# (The on-CPU time, f[3], is not printed: the kernel updates it only at scheduling
+		# events, so within one step it is stale; the run-queue wait is exact.)
+		parts.append("at +%.1f ms: work %.2f ms, waiting for a CPU %.2f ms (interval %.2f ms)" % [
+			(f[0] - t0_us) / 1000.0, f[2] / 1000.0, f[4] / 1000.0, f[1] / 1000.0])
+	return "; ".join(parts)
+
+
+## The `count` longest intervals between frames, with the main thread's run-queue wait in them.
+func longest_intervals(t0_us: int, count: int) -> String:
+	var sorted := frame_log.duplicate()
+	sorted.sort_custom(func(a, b): return a[1] > b[1])
+	var parts := PackedStringArray()
+	for f in sorted.slice(0, count):
+		parts.append("at +%.1f ms: interval %.2f ms, waiting for a CPU %s" % [(f[0] - t0_us) / 1000.0, f[1] / 1000.0,
+			"?" if f[5] < 0 else "%.2f ms" % (f[5] / 1000.0)])
+	return "; ".join(parts)
+
+
+## The main thread's [time on a CPU, time waiting for one] in ns (/proc/thread-self/schedstat).
+func schedstat() -> Array:
+	var f := FileAccess.open("/proc/thread-self/schedstat", FileAccess.READ)
+	if f == null:
+		return [0, 0]
+	var fields := f.get_line().split(" ")   # get_as_text() reads nothing: a /proc file has no length
+	return [int(fields[0]), int(fields[1])] if fields.size() >= 2 else [0, 0]
 
 
 ## Processes after every other node and reports the end of the frame's process step.
@@ -82,6 +130,7 @@ func frames_start() -> void:
 	frame_deltas.clear()
 	work_max_ms = 0.0
 	_frame_start_us = 0
+	frame_log.clear()
 	_last_frame_us = Time.get_ticks_usec()
 	process_frame.connect(_on_frame)
 
@@ -183,6 +232,8 @@ func bench_room(address: String, port: int) -> void:
 			index = k
 	print("INFO %s: %s; %d frames, the longest (%.2f ms) is frame %d; report %s" % [
 		args.get("mode"), room.describe(), frame_deltas.size(), longest, index, JSON.stringify(room.report)])
+	print("INFO %s: the longest frames' own work: %s" % [args.get("mode"), longest_frames(t0, 4)])
+	print("INFO %s: the longest intervals: %s" % [args.get("mode"), longest_intervals(t0, 3)])
 	if peer == null or peer.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
 		fail("not connected: %s" % room.last_error)
 		return
