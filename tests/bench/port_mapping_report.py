@@ -16,8 +16,7 @@ from bench_table import Row, main  # noqa: E402
 
 HEADING = "## NatPortMapping: node added to the tree → mapped, and its renewal (issue 9, speed)"
 
-ENGINE = ("the engine cannot map on this router at all (its discover() rates the double-NAT "
-          "router disconnected), so the reference is its best manual path: ")
+
 
 ROWS = [
     Row("node added → mapped (ms), PCP, first start (gateway probed)", "first_pcp", "engine", "gdnat",
@@ -26,8 +25,8 @@ ROWS = [
         "the first start probes PCP, NAT-PMP and UPnP at once and maps only when all three are "
         "done (`gdnat_mapper::probe` joins every probe; the factory in "
         "rust/gdnat-godot/src/port_mapping/factory.rs waits for its report). PCP answers in about "
-        "1 ms, UPnP in about 57 ms (the `gdnat probe (pcp router)` line above, the same core call): "
-        "an `strace -tt` of `gdnat probe` in the LAN namespace showed miniupnpd's first SSDP answer "
+        "1 ms, UPnP in about 60 ms (the `gdnat probe (pcp router)` line above, the same core call): "
+        "an `strace -tt` of `gdnat probe` in the LAN namespace (2026-12-03) showed miniupnpd's first SSDP answer "
         "42–51 ms after the M-SEARCH, then the description download and the SOAP checks about "
         "10 ms. Not fixed here: ending the probe as soon as the preferred protocol answered would "
         "leave UPnP unknown in the process-wide probe cache (a node allowed only UPnP would then "
@@ -40,8 +39,8 @@ ROWS = [
         "1 s (`PROBE_TIMEOUT`), and the probe waits for all three (the `gdnat probe (upnp router)` "
         "line above: PCP and NAT-PMP unavailable after 1000 ms, UPnP available after about 60 ms). "
         "The router answers each datagram with ICMP port unreachable, but the PCP/NAT-PMP socket "
-        "is not connected (`gdnat_pcp` sends with `send_to`; `strace -tt` shows 2 PCP and 3 "
-        "NAT-PMP sends and no ECONNREFUSED), and Linux reports ICMP errors only to connected UDP "
+        "is not connected (`gdnat_pcp` sends with `send_to`; `strace -tt` on 2026-12-03 showed 2 "
+        "PCP and 3 NAT-PMP sends and no ECONNREFUSED), and Linux reports ICMP errors only to connected UDP "
         "sockets. A router that drops them silently costs the same 1 s. Fix candidates (not small, "
         "not done here): a connected probe socket that takes ECONNREFUSED as \"not spoken\", and "
         "the per-protocol hand-off above. A second start does not probe (next rows)."),
@@ -112,7 +111,10 @@ HOW = [
     "  only when the node mapped with the expected method (PCP, or UPnP on that router).",
     "- **Second start**: a new process with the `user://` the first one left (its `gdnat/gateway.rec`);",
     "  the sample counts only when `gateway_source == \"record\"` (no probe, no SSDP).",
-    "- **Reference (engine)**: " + ENGINE + "`UPNP.new()`, `discover()` (its default 2 s wait),",
+    "- **Reference (engine)**: the engine cannot map on this router at all (its `discover()`",
+    "  rates the router disconnected: its WAN address is reserved, a double NAT; `get_gateway()`",
+    "  is null, the run's `INFO` lines check it), so the reference is its best manual path:",
+    "  `UPNP.new()`, `discover()` (its default 2 s wait),",
     "  then a `UPNPDevice` filled by hand with the router's control URL and",
     "  `add_port_mapping(port, port, \"gdnat-bench\", \"UDP\", 0)`, timed in one process per",
     "  repetition. The engine remembers nothing, so its second start is the same path.",
