@@ -104,7 +104,9 @@ fn from_record(dir: &Path, gateway: IpAddr, methods: &[Method], cancel: &CancelT
 }
 
 /// A factory that finds the gateway, takes its protocol from the record (checked) or from a
-/// probe (shared cache; the result is recorded), and returns the backend of the first of
+/// probe (shared cache; the result is recorded; the probe ends as soon as the preferred
+/// protocol is known, and asks all three to the end only when that protocol is not one this
+/// node may use: `gdnat_mapper::probe`), and returns the backend of the first of
 /// `lookup.methods` it speaks. A recorded gateway protocol that no longer answers (the router
 /// was reconfigured or replaced) also drops the process's cached probe of that gateway, so the
 /// probe asks again instead of trusting what it heard before. This host's recorded mapping of
@@ -117,6 +119,7 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
         let gateway = resolve_gateway(lookup.gateway)?;
         let mut options = ProbeOptions::new(gateway);
         options.timeout = PROBE_TIMEOUT;
+        options.end_when_decided = true;
         let remembered = lookup.memory.as_deref().map_or(Remembered::None, |dir| from_record(dir, gateway, &lookup.methods, cancel));
         if matches!(remembered, Remembered::Silent) {
             probe_cache().invalidate(&options);
@@ -125,7 +128,13 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
         let (method, upnp_gateway) = match remembered {
             Remembered::Answered(method, found) => (method, found),
             Remembered::None | Remembered::Silent => {
-                let report = probe_cache().probe(&options, cancel);
+                let mut report = probe_cache().probe(&options, cancel);
+                if !report.complete && !lookup.methods.iter().any(|m| report.get(*m).available) {
+                    // The probe ended on a protocol this node may not use: ask all three to the end.
+                    probe_cache().invalidate(&options);
+                    options.end_when_decided = false;
+                    report = probe_cache().probe(&options, cancel);
+                }
                 if let (Some(dir), Some(record)) = (&lookup.memory, GatewayRecord::from_probe(&options, &report)) {
                     let _ = std::fs::create_dir_all(dir).map(|()| record.save(&memory::gateway_record_path(dir)));
                 }
