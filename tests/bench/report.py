@@ -67,6 +67,15 @@ ROWS = [
      "pairs_queued_rss_after_kib", "ours", "engine", None, None, "-"),
     ("never block a frame", "process RSS growth over the queued pairs, KiB",
      "pairs_queued_rss_growth_kib", "ours", "engine", "max", 1024, "≤ 1024 KiB"),
+    # Issue 8's speed goals, on the same measures as the rows above.
+    ("issue 8", "discovery, router present (ms): `NatUPNP.discover()` (the router itself answers after about 50 ms)",
+     "discover_router_ms", "ours", "engine", "max", 60, "≤ 60 ms"),
+    ("issue 8", "`add_port_mapping` per call (ms), as above",
+     "add_port_mapping_ms", "ours", "engine", "ratio", 1.0, "≤ 1.0×"),
+    ("issue 8", "`delete_port_mapping` per call (ms), as above",
+     "delete_port_mapping_ms", "ours", "engine", "ratio", 1.0, "≤ 1.0×"),
+    ("issue 8", "queued add/delete pairs per second, as above, against the engine's blocking pairs",
+     "pairs_queued_per_s", "ours", "engine", "min_ratio", 1.0, "≥ 1.0×"),
 ]
 
 
