@@ -182,6 +182,18 @@ pub trait Backend {
         let _ = description;
         self.delete(stale).map(|()| true)
     }
+    /// Whether the keeper must read the external address between renewals
+    /// ([`Backend::current_external_address`]) to notice a change: true for UPnP, whose
+    /// renewal (one AddPortMapping) does not carry the address; PCP and NAT-PMP answers do.
+    fn watches_external_address(&self) -> bool {
+        false
+    }
+    /// Reads the gateway's external address now, for the keeper's watch between renewals.
+    /// The next renewal reports the address read here. Only called when
+    /// [`Backend::watches_external_address`] is true.
+    fn current_external_address(&mut self) -> Result<IpAddr, MapperError> {
+        Err(MapperError::new(ErrorKind::Io, format!("{} answers carry the external address; there is nothing to watch", self.method().as_str())))
+    }
 }
 
 /// PCP or NAT-PMP through [`PortMapClient`].
@@ -322,7 +334,10 @@ pub fn sane_external_address(text: &str) -> Option<IpAddr> {
 /// UPnP IGD through a validated [`Gateway`], with the router quirks handled:
 ///
 /// - the external address is read (and must be [`sane_external_address`]) before any rule is
-///   made, on every map and renewal;
+///   made: on every map, and in each lease period before its renewal, by the keeper's watch
+///   between renewals ([`Backend::current_external_address`]); a renewal whose period had no
+///   sane reading (the watch failed, or there was none) reads it first itself, so a renewal
+///   is one AddPortMapping when the watch confirmed the address, two requests otherwise;
 /// - a finite lease refused with 725 or 402 is asked again with lease 0 (permanent), and from
 ///   then on every add uses lease 0; a permanent mapping is checked at each renewal by
 ///   reading its entry (GetSpecificPortMappingEntry), not added again, and the keeper deletes
@@ -337,12 +352,15 @@ pub struct UpnpBackend {
     gateway: Gateway,
     permanent_only: bool,
     jitter: crate::schedule::Jitter,
+    /// A sane external address read since the last rule was made (by a map or the watch); the
+    /// next renewal uses it instead of asking again, and clears it.
+    confirmed_address: Option<IpAddr>,
 }
 
 impl UpnpBackend {
     /// Wraps a gateway found by discovery or from a description URL.
     pub fn new(gateway: Gateway) -> Self {
-        Self { gateway, permanent_only: false, jitter: crate::schedule::Jitter::from_os() }
+        Self { gateway, permanent_only: false, jitter: crate::schedule::Jitter::from_os(), confirmed_address: None }
     }
 
     /// Seeds the random external ports (tests).
@@ -477,8 +495,16 @@ impl UpnpBackend {
 
     /// A permanent mapping's check: its entry must still be ours. Missing: added again (lease
     /// 0, same port) and reported as `gateway_restarted` (the router lost it).
+    /// The address confirmed in this lease period, else one read now.
+    fn address_for_renewal(&mut self) -> Result<IpAddr, MapperError> {
+        match self.confirmed_address.take() {
+            Some(address) => Ok(address),
+            None => self.external_address(),
+        }
+    }
+
     fn check_permanent(&mut self, granted: &Granted, request: &MapRequest) -> Result<Granted, MapperError> {
-        let external_address = self.external_address()?;
+        let external_address = self.address_for_renewal()?;
         let protocol = Self::igd_protocol(granted.protocol);
         match self.gateway.get_specific_port_mapping_entry(granted.external_port, protocol) {
             Ok(entry) if entry.internal_port == request.internal_port && entry.internal_client == self.gateway.local_addr => {
@@ -508,7 +534,9 @@ impl Backend for UpnpBackend {
         // The external address is read first: a gateway without a sane one gets no rule, so
         // no permanent rule can leak from the lease-0 retry either.
         let external_address = self.external_address()?;
-        self.map_any(request, external_address)
+        let granted = self.map_any(request, external_address)?;
+        self.confirmed_address = Some(external_address);
+        Ok(granted)
     }
 
     fn renew(&mut self, granted: &Granted, request: &MapRequest) -> Result<Granted, MapperError> {
@@ -516,7 +544,7 @@ impl Backend for UpnpBackend {
         if granted.lifetime == 0 {
             return self.check_permanent(granted, request);
         }
-        let external_address = self.external_address()?;
+        let external_address = self.address_for_renewal()?;
         match self.add_port(request, granted.external_port) {
             Ok(()) => Ok(self.granted(request, external_address, granted.external_port)),
             Err(AddFailure::Conflict(message)) => Err(MapperError::new(ErrorKind::Refused, message)),
@@ -526,6 +554,17 @@ impl Backend for UpnpBackend {
 
     fn delete(&mut self, granted: &Granted) -> Result<(), MapperError> {
         self.gateway.delete_port_mapping(granted.external_port, Self::igd_protocol(granted.protocol)).map_err(|e| MapperError::new(ErrorKind::Refused, e.to_string()))
+    }
+
+    fn watches_external_address(&self) -> bool {
+        true
+    }
+
+    fn current_external_address(&mut self) -> Result<IpAddr, MapperError> {
+        self.confirmed_address = None;
+        let address = self.external_address()?;
+        self.confirmed_address = Some(address);
+        Ok(address)
     }
 
     fn remove_stale(&mut self, stale: &Granted, description: &str) -> Result<bool, MapperError> {
@@ -556,5 +595,11 @@ impl Backend for Box<dyn Backend + Send> {
     }
     fn remove_stale(&mut self, stale: &Granted, description: &str) -> Result<bool, MapperError> {
         (**self).remove_stale(stale, description)
+    }
+    fn watches_external_address(&self) -> bool {
+        (**self).watches_external_address()
+    }
+    fn current_external_address(&mut self) -> Result<IpAddr, MapperError> {
+        (**self).current_external_address()
     }
 }

@@ -12,6 +12,12 @@
 //!                                     Mapped (retry before expiry) / Lost (expired) --> Mapping
 //!  any --stop--> Released (the mapping deleted first)
 //! ```
+//!
+//! A backend whose renewal does not carry the external address (UPnP:
+//! [`Backend::watches_external_address`]) has it read once per lease period, halfway to the
+//! renewal ([`Keeper::tick`]); a changed address renews at once, which reports `Lost`
+//! (`ExternalChanged`) then `Mapped` with the new address. So a renewal stays one request, and
+//! a new WAN address is noticed within half a period.
 
 use std::time::{Duration, Instant};
 
@@ -98,6 +104,8 @@ pub struct Keeper<B: Backend> {
     granted: Option<Granted>,
     lease: Option<Lease>,
     next: Option<Instant>,
+    /// When to read the external address (backends that watch it), halfway to the renewal.
+    watch_at: Option<Instant>,
     jitter: Jitter,
 }
 
@@ -105,7 +113,7 @@ impl<B: Backend> Keeper<B> {
     /// A keeper that will map `request` with `backend`; nothing is sent before
     /// [`Keeper::start`].
     pub fn new(backend: B, request: MapRequest, jitter: Jitter) -> Self {
-        Self { backend, request, state: State::Idle, granted: None, lease: None, next: None, jitter }
+        Self { backend, request, state: State::Idle, granted: None, lease: None, next: None, watch_at: None, jitter }
     }
 
     /// The current state.
@@ -130,7 +138,10 @@ impl<B: Backend> Keeper<B> {
 
     /// When [`Keeper::tick`] must be called next (`None`: nothing scheduled).
     pub fn deadline(&self) -> Option<Instant> {
-        self.next
+        match (self.next, self.watch_at) {
+            (Some(next), Some(watch)) => Some(next.min(watch)),
+            (next, watch) => next.or(watch),
+        }
     }
 
     fn renew_in(&self, now: Instant) -> Duration {
@@ -150,6 +161,7 @@ impl<B: Backend> Keeper<B> {
         let period = if granted.lifetime == 0 { self.request.lifetime } else { granted.lifetime };
         let lease = Lease::new(now, period, self.jitter.next_u64());
         self.next = Some(lease.renew_at);
+        self.watch_at = self.backend.watches_external_address().then(|| now + lease.renew_at.saturating_duration_since(now) / 2);
         self.lease = Some(lease);
         self.granted = Some(granted);
     }
@@ -174,6 +186,7 @@ impl<B: Backend> Keeper<B> {
             Err(error) => {
                 self.granted = None;
                 self.lease = None;
+                self.watch_at = None;
                 self.next = Some(now + REMAP_RETRY);
                 self.set(State::Failed, events);
                 events.push(Event::Failed(error));
@@ -185,6 +198,9 @@ impl<B: Backend> Keeper<B> {
     pub fn tick(&mut self, now: Instant) -> Vec<Event> {
         let mut events = Vec::new();
         if self.next.is_none_or(|next| now < next) {
+            if self.watch_at.is_some_and(|watch| now >= watch) {
+                self.watch(now, &mut events);
+            }
             return events;
         }
         match self.state {
@@ -245,9 +261,26 @@ impl<B: Backend> Keeper<B> {
         }
     }
 
+    /// Reads the external address (once per lease period); a changed one renews at once. A
+    /// failed reading waits for the renewal, which then reads the address itself.
+    fn watch(&mut self, now: Instant, events: &mut Vec<Event>) {
+        self.watch_at = None;
+        if self.state != State::Mapped {
+            return;
+        }
+        let changed = match (self.backend.current_external_address(), &self.granted) {
+            (Ok(address), Some(granted)) => address != granted.external_address,
+            _ => false,
+        };
+        if changed {
+            self.renew(now, events);
+        }
+    }
+
     fn lose(&mut self, reason: LostReason, now: Instant, events: &mut Vec<Event>) {
         self.granted = None;
         self.lease = None;
+        self.watch_at = None;
         self.set(State::Lost, events);
         events.push(Event::Lost(reason));
         self.map(now, events);
@@ -263,6 +296,7 @@ impl<B: Backend> Keeper<B> {
         }
         self.lease = None;
         self.next = None;
+        self.watch_at = None;
         if self.state != State::Released {
             self.set(State::Released, &mut events);
             events.push(Event::Released);

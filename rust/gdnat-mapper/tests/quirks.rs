@@ -103,15 +103,17 @@ fn permanent_lease_case(name: &str, code: u16) {
     let table = ours(&igd);
     assert_eq!(table.len(), 1, "{table:?}");
     assert_eq!((table[0].lease_duration, table[0].expires_at), (0, None));
-    // The check is scheduled like a 600 s lease (50-75 %).
-    let renew_in = keeper.deadline().unwrap() - t0;
+    // The check is scheduled like a 600 s lease (50-75 %), the address watch halfway to it.
+    let renew_in = keeper.lease().unwrap().renew_at - t0;
     assert!(renew_in >= Duration::from_secs(300) && renew_in <= Duration::from_secs(450), "{renew_in:?}");
+    let watch_in = keeper.deadline().unwrap() - t0;
+    assert!(watch_in >= renew_in / 2 - Duration::from_secs(1) && watch_in <= renew_in / 2 + Duration::from_secs(1), "{watch_in:?} {renew_in:?}");
 
-    // A renewal reads the entry; nothing is added.
+    // A renewal reads the entry (the address was read by the map just before); nothing is added.
     igd.clear_requests();
     let events = keeper.refresh(Instant::now());
     assert!(events.iter().any(|e| matches!(e, Event::Renewed(g, _) if g.lifetime == 0 && g.external_port == 7777)), "{events:?}");
-    assert_eq!(actions(&igd), ["GetExternalIPAddress", "GetSpecificPortMappingEntry UDP 7777"]);
+    assert_eq!(actions(&igd), ["GetSpecificPortMappingEntry UDP 7777"]);
 
     // The router lost it (someone deleted it): the check adds it again with lease 0.
     gateway.delete_port_mapping(7777, gdnat_igd::Protocol::Udp).unwrap();
@@ -183,7 +185,7 @@ fn igd2_port_taken_718_uses_add_any_port_mapping_and_keeps_the_port() {
     igd.clear_requests();
     let events = keeper.refresh(Instant::now());
     assert!(events.iter().any(|e| matches!(e, Event::Renewed(g, _) if g.external_port == TAKEN_PORT + 1 && g.internal_port == TAKEN_PORT)), "{events:?}");
-    assert_eq!(actions(&igd), ["GetExternalIPAddress", "AddPortMapping TCP 7778->7777 lease=600"]);
+    assert_eq!(actions(&igd), ["AddPortMapping TCP 7778->7777 lease=600"], "one request: the map read the address");
     keeper.stop();
     assert!(ours(&igd).is_empty());
     let others: Vec<_> = igd.mappings().into_iter().filter(|m| m.internal_client == OTHER_HOST).collect();
@@ -213,7 +215,7 @@ fn igd1_conflict_case(name: &str, code: u16) {
     igd.clear_requests();
     let events = keeper.refresh(Instant::now());
     assert!(events.iter().any(|e| matches!(e, Event::Renewed(..))), "{events:?}");
-    assert_eq!(actions(&igd), ["GetExternalIPAddress".to_string(), format!("AddPortMapping UDP {port}->7777 lease=600")]);
+    assert_eq!(actions(&igd), [format!("AddPortMapping UDP {port}->7777 lease=600")], "one request: the map read the address");
     keeper.stop();
     assert!(ours(&igd).is_empty());
     assert!(began.elapsed() < BOUND, "{:?}", began.elapsed());
@@ -305,6 +307,58 @@ fn a_stale_mapping_is_removed_only_when_it_is_ours_with_our_description() {
         [(TAKEN_PORT, OTHER_HOST.to_string(), "another host".to_string()), (7900, "127.0.0.1".to_string(), "another game".to_string())],
         "only the stale entry went"
     );
+    assert!(began.elapsed() < BOUND, "{:?}", began.elapsed());
+    igd.stop();
+}
+
+/// A renewal is one AddPortMapping: the external address is read by the map, then once per
+/// lease period by the keeper's watch halfway to the renewal. A WAN address change seen by
+/// the watch renews at once and is reported as `Lost(ExternalChanged)` then `Mapped` with the
+/// new address. A renewal whose period had no confirmed reading reads the address first.
+#[test]
+fn a_renewal_is_one_request_and_the_watch_notices_a_new_wan_address() {
+    let began = Instant::now();
+    let (igd, backend) = start("igd2-public");
+    let mut keeper = keeper(backend, request(Protocol::Udp, 7777, 0));
+    let t0 = Instant::now();
+    let granted = mapped(&keeper.start(t0));
+    assert_eq!((granted.external_address, granted.external_port), (EXTERNAL, 7777));
+    assert_eq!(actions(&igd), ["GetExternalIPAddress", "AddPortMapping UDP 7777->7777 lease=600"]);
+    let renew_at = keeper.lease().unwrap().renew_at;
+
+    // The watch, halfway: the address is the same, nothing else is sent.
+    igd.clear_requests();
+    let watch_at = keeper.deadline().unwrap();
+    assert!(watch_at < renew_at, "{:?} {:?}", watch_at - t0, renew_at - t0);
+    assert!(keeper.tick(watch_at).is_empty());
+    assert_eq!(actions(&igd), ["GetExternalIPAddress"]);
+    assert_eq!(keeper.deadline(), Some(renew_at), "one watch per period");
+
+    // The renewal: one request.
+    igd.clear_requests();
+    let events = keeper.tick(renew_at);
+    assert!(events.iter().any(|e| matches!(e, Event::Renewed(..))), "{events:?}");
+    assert_eq!(actions(&igd), ["AddPortMapping UDP 7777->7777 lease=600"]);
+
+    // The WAN address changes; the next watch notices it and renews at once.
+    let new_address = Ipv4Addr::new(5, 6, 7, 8);
+    assert!(igd.update_router(0, |router| router.external_ip = new_address.to_string()));
+    igd.clear_requests();
+    let watch_at = keeper.deadline().unwrap();
+    let events = keeper.tick(watch_at);
+    assert!(events.iter().any(|e| matches!(e, Event::Lost(LostReason::ExternalChanged { previous }) if previous.external_address == EXTERNAL)), "{events:?}");
+    assert_eq!(mapped(&events).external_address, IpAddr::V4(new_address));
+    assert_eq!(keeper.state(), State::Mapped);
+    assert_eq!(actions(&igd), ["GetExternalIPAddress", "AddPortMapping UDP 7777->7777 lease=600"]);
+
+    // That renewal used the watch's reading; the one after it, with no watch between, reads
+    // the address itself.
+    igd.clear_requests();
+    let events = keeper.refresh(Instant::now());
+    assert!(events.iter().any(|e| matches!(e, Event::Renewed(..))), "{events:?}");
+    assert_eq!(actions(&igd), ["GetExternalIPAddress", "AddPortMapping UDP 7777->7777 lease=600"]);
+    keeper.stop();
+    assert!(ours(&igd).is_empty());
     assert!(began.elapsed() < BOUND, "{:?}", began.elapsed());
     igd.stop();
 }
