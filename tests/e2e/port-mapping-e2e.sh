@@ -12,8 +12,9 @@
 # (tests/godot/port_mapping_crash.gd): kill -9 of a Godot holding a PCP mapping, a second start
 # that takes it over (gateway and nonce remembered in user://gdnat), exactly one entry for the
 # game, another LAN host's mapping kept; and kill -9 of a Godot whose mapping sits on another
-# port than it asked (a conflict), a second start that removes that stale mapping.
-# About 34 s with the bed's start and stop (--no-build).
+# port than it asked (a conflict), a second start that removes that stale mapping; and kill -9
+# of a Godot holding one port, a second start asking another port that removes the first.
+# About 38 s with the bed's start and stop (--no-build).
 #
 #   tests/e2e/port-mapping-e2e.sh [--no-build]
 #   tests/e2e/port-mapping-e2e.sh hook send-udp|nft-rules|restart|wan-address ...   (called by the suite)
@@ -241,6 +242,43 @@ fi
 bad=$(gdnat_bad_log_line "$stale_log2") && fail stale.log "$bad" || pass stale.log "no panic/leak/script error line in the second run"
 n=$(count_rules $STALE_ASK); s=$(count_rules "${STALE_PORT:-0}"); m=$(count_rules $OTHER_PORT)
 if [ "$n" = 0 ] && [ "$s" = 0 ] && [ "$m" = 1 ]; then pass stale.after-quit "no rule left for $STALE_ASK or $STALE_PORT; the other host's $OTHER_PORT kept"; else fail stale.after-quit "rules for $STALE_ASK: $n, $STALE_PORT: $s (want 0, 0), $OTHER_PORT: $m (want 1)"; fi
+
+# ---- crash, then the game asks another port: the old port's mapping is found and removed -----
+# Run 1 maps MOVED_FROM with PCP and is killed. Run 2 asks MOVED_TO: its start finds the record
+# of MOVED_FROM, whose lock (user://gdnat/mapping-udp-MOVED_FROM.lock) nobody holds any more,
+# and removes that mapping (PCP delete with the recorded nonce: only ours) before it maps. The
+# game ends with exactly one entry (MOVED_TO); the other host's OTHER_PORT is untouched.
+MOVED_FROM=7801
+MOVED_TO=7802
+moved_log="$LOGS/port-mapping-moved-1.log"
+ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+    -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$MOVED_FROM --other-port=$OTHER_PORT >"$moved_log" 2>&1 &
+godot_pid=$!
+t_wait=$(tb_now_ms)
+for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$moved_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
+holding=$(grep -m1 '^HOLDING' "$moved_log")
+kill -9 "$godot_pid" 2>/dev/null
+wait "$godot_pid" 2>/dev/null
+rc=$?
+n=$(count_rules $MOVED_FROM)
+if grep -q "^HOLDING port=$MOVED_FROM " <<<"$holding" && [ "$rc" = 137 ] && [ "$n" = 1 ]; then
+    pass moved.first-run-killed "$holding; killed (exit $rc), its rule for $MOVED_FROM stays ($n)"
+else
+    fail moved.first-run-killed "after $(( $(tb_now_ms) - t_wait )) ms: ${holding:-$(tail -3 "$moved_log" | tr '\n' ' ')}; exit $rc; rules for $MOVED_FROM: $n"
+fi
+moved_log2="$LOGS/port-mapping-moved-2.log"
+GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+    -s res://tests/port_mapping_crash.gd -- --phase=resume --port=$MOVED_TO --other-port=$OTHER_PORT --stale-port=$MOVED_FROM >"$moved_log2" 2>&1
+rc=$?
+resumed=$(grep -m1 '^RESUMED' "$moved_log2")
+if [ "$rc" = 0 ] && grep -q -E "external=$MOVED_TO rows=1 other_rows=1 stale_rows=0$" <<<"$resumed"; then
+    pass moved.second-run-removes-the-old-port "$resumed (the crashed run's $MOVED_FROM removed: one entry for the game; the other host's kept)"
+else
+    fail moved.second-run-removes-the-old-port "exit $rc: ${resumed:-$(grep -E 'CRASH-FAIL|ERROR' "$moved_log2" | head -3 | tr '\n' ' ')}"
+fi
+bad=$(gdnat_bad_log_line "$moved_log2") && fail moved.log "$bad" || pass moved.log "no panic/leak/script error line in the second run"
+n=$(count_rules $MOVED_TO); s=$(count_rules $MOVED_FROM); m=$(count_rules $OTHER_PORT)
+if [ "$n" = 0 ] && [ "$s" = 0 ] && [ "$m" = 1 ]; then pass moved.after-quit "no rule left for $MOVED_TO or $MOVED_FROM; the other host's $OTHER_PORT kept"; else fail moved.after-quit "rules for $MOVED_TO: $n, $MOVED_FROM: $s (want 0, 0), $OTHER_PORT: $m (want 1)"; fi
 
 answer=$(other_host 0)
 rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER"); nft_rc=$?

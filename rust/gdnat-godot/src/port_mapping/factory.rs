@@ -174,6 +174,17 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
             // Best effort: a stale mapping that cannot be removed runs out with its lease.
             let _ = backend.remove_stale(&stale.stale_granted(lookup.protocol), &lookup.description);
         }
+        // Records of other asked ports whose run is gone (their lock is free: the game changed
+        // its port after a crash; a live node holds its own, see `memory::try_lock`): remove
+        // those mappings, only where made on this gateway with this protocol, only ours
+        // (remove_stale), and forget the record once the gateway answered.
+        if let Some(dir) = lookup.memory.as_deref() {
+            for (port, stale, _stale_lock) in memory::stale_asked_ports(dir, lookup.protocol, lookup.port) {
+                if stale.gateway == gateway && stale.method == method && backend.remove_stale(&stale.stale_granted(lookup.protocol), &lookup.description).is_ok() {
+                    memory::forget(&memory::mapping_record_path(dir, lookup.protocol, port));
+                }
+            }
+        }
         Ok(backend)
     })
 }

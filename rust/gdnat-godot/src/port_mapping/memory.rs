@@ -10,6 +10,14 @@
 //!   Only this host's own mapping is ever touched: the nonce is ours, and PCP binds it to our
 //!   address and internal port.
 //!
+//! - `mapping-<udp|tcp>-<port>.lock`: held locked (`File::try_lock`: `flock` on Unix,
+//!   `LockFileEx` on Windows) by the worker that maps that asked port, for as long as it lives.
+//!   The system releases the lock when the process ends, crash or not. A record of another
+//!   asked port whose lock can be taken is therefore stale: its run is gone (the game changed
+//!   its port after a crash), and the next start removes that mapping ([`stale_asked_ports`]).
+//!   A record whose lock is held belongs to a live node, here or in another running copy of
+//!   the game, and is left alone.
+//!
 //! A mapping record is a few `key=value` lines under a version line, at most
 //! [`MAX_MAPPING_RECORD_BYTES`]; a bad or foreign file is ignored (the node maps as if it
 //! were not there). Plain data and files; no Godot type.
@@ -147,6 +155,95 @@ fn parse_nonce(text: &str) -> Option<Nonce> {
 /// Removes a record file; a missing file is fine.
 pub fn forget(path: &Path) {
     let _ = fs::remove_file(path);
+}
+
+/// The lock file of the mapping record of `protocol` on asked `port` in `dir`.
+pub fn mapping_lock_path(dir: &Path, protocol: Protocol, port: u16) -> PathBuf {
+    mapping_record_path(dir, protocol, port).with_extension("lock")
+}
+
+/// The lock on one asked port's record: held while it lives (see the module documentation).
+#[derive(Debug)]
+pub struct RecordLock {
+    _file: fs::File,
+}
+
+/// Takes the lock of `protocol`'s asked `port` in `dir` (making the file if needed), without
+/// waiting: `None` when another node (in this process or another) holds it, or the file cannot
+/// be made.
+pub fn try_lock(dir: &Path, protocol: Protocol, port: u16) -> Option<RecordLock> {
+    fs::create_dir_all(dir).ok()?;
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(mapping_lock_path(dir, protocol, port)).ok()?;
+    file.try_lock().ok()?;
+    Some(RecordLock { _file: file })
+}
+
+/// The asked ports of `protocol` other than `asked` that have a mapping record in `dir`, in
+/// ascending order, at most [`MAX_STALE_SWEEP`] (a folder is never read without bound).
+pub fn other_asked_ports(dir: &Path, protocol: Protocol, asked: u16) -> Vec<u16> {
+    let prefix = format!("mapping-{}-", if protocol == Protocol::Udp { "udp" } else { "tcp" });
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut ports: Vec<u16> = entries
+        .take(MAX_DIR_ENTRIES)
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix(&prefix)?.strip_suffix(".rec")?.parse::<u16>().ok()
+        })
+        .filter(|port| *port != 0 && *port != asked)
+        .collect();
+    ports.sort_unstable();
+    ports.truncate(MAX_STALE_SWEEP);
+    ports
+}
+
+/// Most stale records removed by one start.
+pub const MAX_STALE_SWEEP: usize = 16;
+/// Most folder entries looked at by one sweep.
+const MAX_DIR_ENTRIES: usize = 1024;
+
+/// The records of other asked ports whose run is gone ([`other_asked_ports`] whose lock could
+/// be taken), each with its lock (held while the caller removes the mapping).
+pub fn stale_asked_ports(dir: &Path, protocol: Protocol, asked: u16) -> Vec<(u16, MappingRecord, RecordLock)> {
+    other_asked_ports(dir, protocol, asked)
+        .into_iter()
+        .filter_map(|port| {
+            let lock = try_lock(dir, protocol, port)?;
+            let record = MappingRecord::load(&mapping_record_path(dir, protocol, port))?;
+            Some((port, record, lock))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    fn record(port: u16) -> MappingRecord {
+        MappingRecord { gateway: "10.77.0.1".parse().unwrap(), method: Method::Pcp, external_port: port, internal_port: port, nonce: None }
+    }
+
+    #[test]
+    fn a_record_whose_lock_is_held_is_live_and_one_whose_lock_is_free_is_stale() {
+        let dir = std::env::temp_dir().join(format!("gdnat-lock-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for port in [7000, 7001, 7002] {
+            record(port).save(&mapping_record_path(&dir, Protocol::Udp, port)).unwrap();
+        }
+        record(7003).save(&mapping_record_path(&dir, Protocol::Tcp, 7003)).unwrap();
+        fs::write(dir.join("mapping-udp-junk.rec"), "x").unwrap();
+        // 7001's node is alive (its worker holds the lock); 7002's run crashed (no lock).
+        let live = try_lock(&dir, Protocol::Udp, 7001).expect("the first lock");
+        assert!(try_lock(&dir, Protocol::Udp, 7001).is_none(), "a second lock of the same port, even in this process, fails");
+        assert_eq!(other_asked_ports(&dir, Protocol::Udp, 7000), [7001, 7002]);
+        let stale: Vec<u16> = stale_asked_ports(&dir, Protocol::Udp, 7000).into_iter().map(|(port, record, _)| {
+            assert_eq!(record.external_port, port);
+            port
+        }).collect();
+        assert_eq!(stale, [7002], "only the record nobody holds; other protocols and junk are not looked at");
+        drop(live);
+        assert_eq!(stale_asked_ports(&dir, Protocol::Udp, 7000).len(), 2, "a released lock makes the record stale");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
 
 #[cfg(test)]

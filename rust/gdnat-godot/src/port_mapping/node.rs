@@ -65,7 +65,9 @@ pub const MEMORY_DIR: &str = "user://gdnat";
 ///
 /// After a crash the next start takes over the mapping the crashed run left on the same port,
 /// or removes it first when it sat on another external port (a conflict had given it another
-/// one): only this host's own mapping, never another host's or one with another description.
+/// one) or when the crashed run asked another port (the game changed its port): only this
+/// host's own mapping, never another host's, one with another description, or one a running
+/// node holds (each node locks its record file in `user://gdnat` while it lives).
 ///
 /// Clean-up: [method stop], leaving the tree, freeing the node and quitting the game delete
 /// exactly the mappings this node made (never another one), on a background thread; quitting
@@ -172,6 +174,8 @@ struct Slot {
     worker: Option<MapperWorker>,
     found: FoundSlot,
     record: Option<PathBuf>,
+    /// The lock on `record`'s asked port (`memory::try_lock`), released with the slot.
+    _lock: Option<memory::RecordLock>,
     state: State,
     granted: Option<Granted>,
     renew_at: Option<Instant>,
@@ -332,9 +336,12 @@ impl NatPortMapping {
         for request in plan.requests {
             let lookup = Lookup { methods: plan.methods.clone(), gateway: plan.gateway, memory: memory.clone(), protocol: request.protocol, port: request.external_port, description: request.description.clone() };
             let record = memory.as_deref().map(|dir| memory::mapping_record_path(dir, request.protocol, request.external_port));
+            // Held while this slot lives, so no other start takes its record for a crashed
+            // run's (best effort: another copy of the game may hold the same port's).
+            let lock = memory.as_deref().and_then(|dir| memory::try_lock(dir, request.protocol, request.external_port));
             let found = FoundSlot::default();
             match MapperWorker::spawn(backend_factory(lookup, found.clone()), request) {
-                Ok(worker) => self.slots.push(Slot { worker: Some(worker), found, record, state: State::Idle, granted: None, renew_at: None }),
+                Ok(worker) => self.slots.push(Slot { worker: Some(worker), found, record, _lock: lock, state: State::Idle, granted: None, renew_at: None }),
                 Err(error) => {
                     self.stop();
                     let message = format!("cannot start the mapping worker: {error}");
