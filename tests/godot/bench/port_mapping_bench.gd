@@ -15,7 +15,7 @@
 ##         filled by hand with the router's control URL + add_port_mapping (then deleted).
 ## Prints `SAMPLE <measure> <value>`, `INFO <text>` and `BENCH-FAIL <text>` lines; exit 0 only
 ## when the sample is valid. Never judges a number.
-extends SceneTree
+extends "res://tests/bench/bench_loop.gd"
 
 const CONTROL_URL := "http://10.77.0.1:5000/ctl/IPConn"
 const SERVICE_TYPE := "urn:schemas-upnp-org:service:WANIPConnection:2"
@@ -23,85 +23,6 @@ const OUR_ADDR := "10.77.0.2"
 ## Idle frames recorded as the frame reference, and frames recorded around a renewal.
 const IDLE_FRAMES := 100
 const AROUND_FRAMES := 5
-
-var args := {}
-var failures := 0
-var frame_deltas := PackedInt64Array()
-var _last_frame_us := -1
-## The longest frame's own work (ms) since frames_start() (see _on_frame_end).
-var work_max_ms := 0.0
-var _frame_start_us := 0
-
-
-func _initialize() -> void:
-	for a in OS.get_cmdline_user_args():
-		var kv := a.trim_prefix("--").split("=", true, 1)
-		args[kv[0]] = kv[1] if kv.size() > 1 else ""
-	# Headless Godot sleeps low_processor_usage_mode_sleep_usec (6900 by default) after each
-	# frame; 1000 gives a steady ~1 kHz main loop, as in tests/bench/run.sh.
-	Engine.max_fps = 0
-	OS.low_processor_usage_mode_sleep_usec = 1000
-	create_timer(60.0).timeout.connect(func():
-		print("BENCH-FAIL watchdog: still running after 60 s")
-		quit(3))
-	_main.call_deferred()
-
-
-func fail(text: String) -> void:
-	failures += 1
-	print("BENCH-FAIL ", text)
-
-
-func sample(measure: String, value: float) -> void:
-	print("SAMPLE %s %.3f" % [measure, value])
-
-
-func _on_frame() -> void:
-	var now := Time.get_ticks_usec()
-	frame_deltas.append(now - _last_frame_us)
-	_last_frame_us = now
-	_frame_start_us = now
-
-
-## The end of a frame's process step: the last node to process (FrameEnd) calls it. The work
-## is from this frame's process_frame emission (our handler) to here: the signal handlers and
-## resumed coroutines (NatRoom, gdnat's signal delivery) and every node's _process, gdnat's
-## polling included; the loop's sleep and the time between frames are not in it.
-func _on_frame_end() -> void:
-	if _frame_start_us > 0:
-		work_max_ms = maxf(work_max_ms, (Time.get_ticks_usec() - _frame_start_us) / 1000.0)
-		_frame_start_us = 0
-
-
-## Processes after every other node and reports the end of the frame's process step.
-class FrameEnd:
-	extends Node
-	var done: Callable
-
-	func _init(callback: Callable) -> void:
-		done = callback
-		process_priority = 1 << 30
-
-	func _process(_delta: float) -> void:
-		done.call()
-
-
-## Starts recording frame intervals (the first one from this call).
-func frames_start() -> void:
-	frame_deltas.clear()
-	work_max_ms = 0.0
-	_frame_start_us = 0
-	_last_frame_us = Time.get_ticks_usec()
-	process_frame.connect(_on_frame)
-
-
-## Stops recording; returns the longest interval in ms.
-func frames_stop() -> float:
-	process_frame.disconnect(_on_frame)
-	var longest := 0
-	for d in frame_deltas:
-		longest = maxi(longest, d)
-	return longest / 1000.0
 
 
 func wait_frames(n: int) -> void:
@@ -136,7 +57,6 @@ func counters() -> Dictionary:
 
 
 func _main() -> void:
-	root.add_child(FrameEnd.new(_on_frame_end))
 	var mode: String = args.get("mode", "")
 	if mode == "engine":
 		await bench_engine()
