@@ -10,8 +10,8 @@
 ## joiner). Nothing blocks a frame: every network step runs on gdnat's background threads.
 ## [codeblock]
 ## var room := NatRoom.new()   # or preload("res://addons/gdnat/nat_room.gd").new()
-## room.stun_address = "198.18.0.10"      # your STUN server (RFC 5780 for the NAT verdict)
-## room.tracker_address = "198.18.0.10"   # your BitTorrent UDP tracker
+## room.stun_address = "198.18.0.10"      # your STUN server (RFC 5780 for the NAT verdict), IP or name
+## room.tracker_address = "198.18.0.10"   # your BitTorrent UDP tracker, IP or name
 ## var peer := await room.host("my-game/match-42")   # the other player: await room.join(...)
 ## if peer:
 ##     print(room.describe())   # how the connection was made
@@ -50,11 +50,12 @@ const RESULT_CONNECT_TIMEOUT := 6
 ## A setting is missing or invalid, or a call is already running.
 const RESULT_INVALID := 7
 
-## The STUN server's IP address (no host names; resolve them first).
+## The STUN server: an IP address or a host name (resolved to IPv4 with Godot's asynchronous
+## resolver, bounded by [member resolve_timeout_ms]; no frame waits for it).
 var stun_address := ""
 ## The STUN server's port.
 var stun_port := 3478
-## The BitTorrent UDP tracker's IP address.
+## The BitTorrent UDP tracker: an IP address or a host name (resolved like [member stun_address]).
 var tracker_address := ""
 ## The tracker's UDP port.
 var tracker_port := 6969
@@ -66,6 +67,9 @@ var wait_for_peer_ms := 30000
 var connect_timeout_ms := 5000
 ## Milliseconds between announces while waiting (how fast the other player is seen).
 var announce_interval_ms := 500
+## How long a host name in [member stun_address] or [member tracker_address] may take to
+## resolve.
+var resolve_timeout_ms := 5000
 ## The MultiplayerAPI that receives the peer; null: the SceneTree's main one.
 var multiplayer_api: MultiplayerAPI = null
 
@@ -118,18 +122,46 @@ func _run(room: String, hosting: bool) -> ENetMultiplayerPeer:
 	return peer
 
 
+## [param name] as an IPv4 address: itself when it is an IP literal, else resolved with
+## Godot's resolver thread (IP.resolve_hostname_queue_item), checked once a frame, at most
+## [member resolve_timeout_ms]. "" when it did not resolve.
+func _resolve(name: String, tree: SceneTree) -> String:
+	if name.is_valid_ip_address():
+		return name
+	var item := IP.resolve_hostname_queue_item(name, IP.TYPE_IPV4)
+	if item == IP.RESOLVER_INVALID_ID:
+		return ""
+	var deadline := Time.get_ticks_msec() + resolve_timeout_ms
+	while IP.get_resolve_item_status(item) == IP.RESOLVER_STATUS_WAITING and Time.get_ticks_msec() < deadline:
+		await tree.process_frame
+	var address := ""
+	if IP.get_resolve_item_status(item) == IP.RESOLVER_STATUS_DONE:
+		address = IP.get_resolve_item_address(item)
+	IP.erase_resolve_item(item)
+	return address if address.is_valid_ip_address() else ""
+
+
 func _connect(room: String, hosting: bool) -> ENetMultiplayerPeer:
 	var tree := Engine.get_main_loop() as SceneTree
 	var start := Time.get_ticks_msec()
 	report = {"role": "host" if hosting else "joiner"}
+	# 0. Host names to addresses (IP literals pass through at once).
+	var stun_ip := await _resolve(stun_address, tree)
+	if stun_ip.is_empty():
+		return _fail(RESULT_STUN_FAILED, "NatRoom: the STUN server '%s' did not resolve to an IPv4 address within %d ms" % [stun_address, resolve_timeout_ms])
+	var tracker_ip := await _resolve(tracker_address, tree)
+	if tracker_ip.is_empty():
+		return _fail(RESULT_RENDEZVOUS_FAILED, "NatRoom: the tracker '%s' did not resolve to an IPv4 address within %d ms" % [tracker_address, resolve_timeout_ms])
+	if stun_ip != stun_address or tracker_ip != tracker_address:
+		report.merge({"resolved": "%s -> %s, %s -> %s" % [stun_address, stun_ip, tracker_address, tracker_ip]})
 	# 1. Our NAT's behaviour (in parallel; only to explain a failure) and our public endpoint.
 	var behaviour := {}
 	var probe := NatStun.new()
 	probe.behaviour_probed.connect(func(result, mapping, filtering, verdict):
 		behaviour.merge({"result": result, "mapping": mapping, "filtering": filtering, "verdict": verdict}))
-	probe.probe_behaviour_async(stun_address, stun_port, router_external)
+	probe.probe_behaviour_async(stun_ip, stun_port, router_external)
 	var stun := NatStun.new()
-	if stun.query_async(stun_address, stun_port, 0) != NatStun.RESULT_OK:
+	if stun.query_async(stun_ip, stun_port, 0) != NatStun.RESULT_OK:
 		return _fail(RESULT_STUN_FAILED, stun.last_error)
 	var queried: Array = await stun.queried
 	if queried[0] != NatStun.RESULT_OK:
@@ -146,7 +178,7 @@ func _connect(room: String, hosting: bool) -> ENetMultiplayerPeer:
 	_rendezvous.room_joined.connect(func(members): state.members = members)
 	_rendezvous.peers_changed.connect(func(_joined, _left, members): state.members = members)
 	_rendezvous.rendezvous_failed.connect(func(result, message): state.failed = [result, message])
-	if _rendezvous.join(tracker_address, tracker_port, room, public_address, public_port) != NatRendezvous.RESULT_OK:
+	if _rendezvous.join(tracker_ip, tracker_port, room, public_address, public_port) != NatRendezvous.RESULT_OK:
 		return _fail(RESULT_RENDEZVOUS_FAILED, _rendezvous.last_error)
 	progressed.emit("room", "announced in room '%s', waiting for the %s" % [room, "player" if hosting else "host"])
 	var room_start := Time.get_ticks_msec()

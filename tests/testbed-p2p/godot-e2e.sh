@@ -9,7 +9,9 @@
 #  1. api: NatStun / NatRendezvous / NatPunch on their own (tests/godot/p2p/api_checks.gd, in LAN
 #     A): bad arguments, busy, unreachable server and tracker, whitelist refusal, port in use,
 #     cancel, peers_changed joined/left.
-#  2. home/home: host in LAN A, joiner in LAN B. Both must connect, RPC both ways; router A's
+#  2. home/home, by host name (stun.gdnat.test, tracker.gdnat.test: a hosts file laid over the
+#     two LAN namespaces through /etc/netns, removed at exit; NatRoom resolves them and its
+#     report must say so): host in LAN A, joiner in LAN B. Both must connect, RPC both ways; router A's
 #     conntrack must hold the flow LAN A:local_port <-> router B's public endpoint, and an nft
 #     counter in router A must see ENet's packets (UDP between LAN A and router B that are not
 #     60-byte punch packets) both ways: the game traffic went directly between the routers.
@@ -39,8 +41,23 @@ if [ "${1:-}" != --no-build ]; then
     bash "$REPO/tests/build.sh" >/dev/null || { echo "godot-e2e: tests/build.sh failed" >&2; exit 1; }
 fi
 mkdir -p "$LOGS"
-cleanup() { "${BED[@]}" down >/dev/null 2>&1; }
+# Host names for the players (NatRoom resolves them with Godot's resolver): `ip netns exec`
+# lays /etc/netns/<ns>/hosts and resolv.conf over /etc, so the two LAN namespaces see
+# stun.gdnat.test and tracker.gdnat.test, and any other name is asked of 127.0.0.1 in the
+# namespace (nothing listens: it fails at once, and no DNS packet goes anywhere else).
+NAMES_DIRS=("/etc/netns/$P2P_NS_LA" "/etc/netns/$P2P_NS_LB")
+cleanup() {
+    "${BED[@]}" down >/dev/null 2>&1
+    local dir
+    for dir in "${NAMES_DIRS[@]}"; do [ -f "$dir/.gdnat-e2e" ] && rm -rf "$dir"; done
+}
 trap cleanup EXIT
+for dir in "${NAMES_DIRS[@]}"; do
+    [ -e "$dir" ] && { echo "godot-e2e: $dir exists already (not ours); remove it first" >&2; exit 1; }
+    mkdir -p "$dir" && touch "$dir/.gdnat-e2e"
+    printf '127.0.0.1 localhost\n%s stun.gdnat.test tracker.gdnat.test\n' "$P2P_STUN_IP" > "$dir/hosts"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$dir/resolv.conf"
+done
 t_start=$(p2p_now_ms)
 "${BED[@]}" up home home >/dev/null || { echo "godot-e2e: the bed did not come up" >&2; exit 1; }
 
@@ -100,7 +117,16 @@ table ip gdnat_e2e_count {
     }
 }
 NFT
-run_pair home-home connected
+# (By host name: NatRoom resolves stun.gdnat.test and tracker.gdnat.test itself.)
+run_pair home-home connected --stun="stun.gdnat.test:$P2P_STUN_PORT" --tracker="tracker.gdnat.test:$P2P_TRACKER_PORT"
+for log in "$host_log" "$join_log"; do
+    resolved=$(grep -m1 '^P2P_REPORT' "$log" | grep -o '"resolved":"[^"]*"')
+    if grep -q "stun.gdnat.test -> $P2P_STUN_IP, tracker.gdnat.test -> $P2P_STUN_IP" <<<"$resolved"; then
+        pass "home-home.names.$(basename "$log" .log)" "$resolved"
+    else
+        fail "home-home.names.$(basename "$log" .log)" "no resolved host names in the report: ${resolved:-none} ($log)"
+    fi
+done
 # The host's report: its local port and where the joiner's packets came from.
 local_port=$(grep -m1 '^P2P_REPORT' "$host_log" | grep -o '"local_port":[0-9]*' | cut -d: -f2)
 peer=$(grep -m1 '^P2P_REPORT' "$host_log" | grep -o '"peer":"[0-9.:]*"' | cut -d'"' -f4)

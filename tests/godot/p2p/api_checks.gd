@@ -168,6 +168,12 @@ func _run() -> void:
 	freed = null   # freed mid-punch: cancelled, no signal, no crash
 	var nat_room = NatRoomScript.new()
 	check(await nat_room.join(room) == null and nat_room.last_result == NatRoomScript.RESULT_INVALID, "NatRoom without servers: RESULT_INVALID: " + nat_room.last_error)
+	var unnamed = NatRoomScript.new()
+	unnamed.stun_address = "nowhere.gdnat.test"   # not in the namespace's hosts file
+	unnamed.tracker_address = "tracker.gdnat.test"
+	unnamed.resolve_timeout_ms = 3000
+	check(await unnamed.join(room) == null and unnamed.last_result == NatRoomScript.RESULT_STUN_FAILED and "did not resolve" in unnamed.last_error,
+		"NatRoom with a STUN host name that does not resolve: RESULT_STUN_FAILED: " + unnamed.last_error)
 
 	# ---- the slow failures ----------------------------------------------------------------------
 	await wait_for(func(): return far_failed.size() > 0 and lonely_failed.size() > 0, 12000)
