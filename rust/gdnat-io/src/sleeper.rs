@@ -75,7 +75,12 @@ mod imp {
             S: AsRawSource + AsSource + Copy,
         {
             let remaining = deadline.saturating_duration_since(Instant::now()).min(MAX_SLICE);
-            let timeout = Timespec { tv_sec: remaining.as_secs() as _, tv_nsec: remaining.subsec_nanos() as _ };
+            // Linux lets poll/ppoll fire late by 0.1 % of the timeout (at most 100 ms) for a
+            // normal thread (fs/select.c, select_estimate_accuracy): 2 ms on a 2 s wait. So
+            // ask for that much less; the caller's loop sleeps the last bit (with a slack of
+            // microseconds), and a deadline is kept to well under a millisecond.
+            let asked = remaining - remaining / 1000;
+            let timeout = Timespec { tv_sec: asked.as_secs() as _, tv_nsec: asked.subsec_nanos() as _ };
             let wake = PollFd::new(&self.wake_rx, PollFlags::IN);
             let result = match socket {
                 Some((socket, interest)) => {
