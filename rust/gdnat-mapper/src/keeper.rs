@@ -197,10 +197,12 @@ impl<B: Backend> Keeper<B> {
     /// Does what is due at `now`: renew, retry, or map again.
     pub fn tick(&mut self, now: Instant) -> Vec<Event> {
         let mut events = Vec::new();
+        // The watch first, even when the renewal is due too (a tick that came late): the
+        // renewal then uses this period's reading, never an older one.
+        if self.watch_at.is_some_and(|watch| now >= watch) {
+            self.watch(now, &mut events);
+        }
         if self.next.is_none_or(|next| now < next) {
-            if self.watch_at.is_some_and(|watch| now >= watch) {
-                self.watch(now, &mut events);
-            }
             return events;
         }
         match self.state {

@@ -362,3 +362,27 @@ fn a_renewal_is_one_request_and_the_watch_notices_a_new_wan_address() {
     assert!(began.elapsed() < BOUND, "{:?}", began.elapsed());
     igd.stop();
 }
+
+/// A tick that comes only when the renewal is due (the watch's time passed unseen, for example
+/// after the machine slept) still reads the address first: the renewal never uses an older
+/// reading, and a WAN address that changed meanwhile is reported.
+#[test]
+fn a_late_tick_reads_the_address_before_it_renews() {
+    let began = Instant::now();
+    let (igd, backend) = start("igd2-public");
+    let mut keeper = keeper(backend, request(Protocol::Udp, 7777, 0));
+    let granted = mapped(&keeper.start(Instant::now()));
+    assert_eq!(granted.external_address, EXTERNAL);
+    let new_address = Ipv4Addr::new(5, 6, 7, 8);
+    assert!(igd.update_router(0, |router| router.external_ip = new_address.to_string()));
+    igd.clear_requests();
+    let renew_at = keeper.lease().unwrap().renew_at;
+    let events = keeper.tick(renew_at);
+    assert!(events.iter().any(|e| matches!(e, Event::Lost(LostReason::ExternalChanged { .. }))), "{events:?}");
+    assert_eq!(mapped(&events).external_address, IpAddr::V4(new_address));
+    assert_eq!(actions(&igd), ["GetExternalIPAddress", "AddPortMapping UDP 7777->7777 lease=600"]);
+    keeper.stop();
+    assert!(ours(&igd).is_empty());
+    assert!(began.elapsed() < BOUND, "{:?}", began.elapsed());
+    igd.stop();
+}
