@@ -137,7 +137,7 @@ impl DeadlineStream {
     /// A reader that knows nothing has come yet (it has just sent a request) saves the
     /// `read` that would only say `WouldBlock`.
     pub fn wait_readable(&self) -> io::Result<()> {
-        self.waiter.check().map_err(|e| e.into_io())?;
+        // (The wait itself checks the token first: a cancelled one never waits.)
         self.wait(Interest::Readable, "read")
     }
 

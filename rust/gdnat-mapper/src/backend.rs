@@ -493,8 +493,6 @@ impl UpnpBackend {
         ))
     }
 
-    /// A permanent mapping's check: its entry must still be ours. Missing: added again (lease
-    /// 0, same port) and reported as `gateway_restarted` (the router lost it).
     /// The address confirmed in this lease period, else one read now.
     fn address_for_renewal(&mut self) -> Result<IpAddr, MapperError> {
         match self.confirmed_address.take() {
@@ -503,6 +501,8 @@ impl UpnpBackend {
         }
     }
 
+    /// A permanent mapping's check: its entry must still be ours. Missing: added again (lease
+    /// 0, same port) and reported as `gateway_restarted` (the router lost it).
     fn check_permanent(&mut self, granted: &Granted, request: &MapRequest) -> Result<Granted, MapperError> {
         let external_address = self.address_for_renewal()?;
         let protocol = Self::igd_protocol(granted.protocol);

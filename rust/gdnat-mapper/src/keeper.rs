@@ -138,10 +138,7 @@ impl<B: Backend> Keeper<B> {
 
     /// When [`Keeper::tick`] must be called next (`None`: nothing scheduled).
     pub fn deadline(&self) -> Option<Instant> {
-        match (self.next, self.watch_at) {
-            (Some(next), Some(watch)) => Some(next.min(watch)),
-            (next, watch) => next.or(watch),
-        }
+        self.next.into_iter().chain(self.watch_at).min()
     }
 
     fn renew_in(&self, now: Instant) -> Duration {

@@ -240,12 +240,10 @@ struct Found {
     natpmp: Option<ProtocolProbe>,
     upnp: Option<ProtocolProbe>,
     upnp_gateway: Option<Gateway>,
-    ended: usize,
 }
 
 impl Found {
     fn take(&mut self, finished: Finished) {
-        self.ended += 1;
         match finished {
             Finished::Pmp(Method::Pcp, probe) => self.pcp = Some(probe),
             Finished::Pmp(_, probe) => self.natpmp = Some(probe),
@@ -257,7 +255,7 @@ impl Found {
     }
 
     fn all_in(&self) -> bool {
-        self.ended == 3
+        self.pcp.is_some() && self.natpmp.is_some() && self.upnp.is_some()
     }
 
     /// In preference order: each protocol's result, `None` while it runs.
@@ -290,8 +288,7 @@ mod tests {
     }
 
     fn found(pcp: Option<ProtocolProbe>, natpmp: Option<ProtocolProbe>, upnp: Option<ProtocolProbe>) -> Found {
-        let ended = [&pcp, &natpmp, &upnp].iter().filter(|p| p.is_some()).count();
-        Found { pcp, natpmp, upnp, upnp_gateway: None, ended }
+        Found { pcp, natpmp, upnp, upnp_gateway: None }
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
             .memory
             .as_deref()
             .and_then(|dir| MappingRecord::load(&memory::mapping_record_path(dir, lookup.protocol, lookup.port)))
-            .filter(|r| r.gateway == gateway && r.method == method);
+            .filter(|r| r.made_on(gateway, method));
         let mut backend: Box<dyn Backend + Send> = match method {
             Method::Pcp | Method::NatPmp => {
                 let only = if method == Method::Pcp { gdnat_pcp::Method::Pcp } else { gdnat_pcp::Method::NatPmp };
@@ -180,7 +180,7 @@ pub fn backend_factory(lookup: Lookup, found_slot: FoundSlot) -> BackendFactory 
         // (remove_stale), and forget the record once the gateway answered.
         if let Some(dir) = lookup.memory.as_deref() {
             for (port, stale, _stale_lock) in memory::stale_asked_ports(dir, lookup.protocol, lookup.port) {
-                if stale.gateway == gateway && stale.method == method && backend.remove_stale(&stale.stale_granted(lookup.protocol), &lookup.description).is_ok() {
+                if stale.made_on(gateway, method) && backend.remove_stale(&stale.stale_granted(lookup.protocol), &lookup.description).is_ok() {
                     memory::forget(&memory::mapping_record_path(dir, lookup.protocol, port));
                 }
             }

@@ -42,11 +42,15 @@ pub fn gateway_record_path(dir: &Path) -> PathBuf {
 
 /// The file of the mapping record of `protocol` on external `port` in `dir`.
 pub fn mapping_record_path(dir: &Path, protocol: Protocol, port: u16) -> PathBuf {
-    let protocol = match protocol {
-        Protocol::Udp => "udp",
-        Protocol::Tcp => "tcp",
-    };
-    dir.join(format!("mapping-{protocol}-{port}.rec"))
+    dir.join(format!("{}{port}.rec", mapping_record_prefix(protocol)))
+}
+
+/// The start of `protocol`'s mapping record names (`mapping-udp-`, `mapping-tcp-`).
+fn mapping_record_prefix(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Udp => "mapping-udp-",
+        Protocol::Tcp => "mapping-tcp-",
+    }
 }
 
 /// A mapping this host made, as remembered.
@@ -68,6 +72,12 @@ impl MappingRecord {
     /// The record of `granted`, made on `gateway`.
     pub fn of(gateway: IpAddr, granted: &Granted) -> Self {
         Self { gateway, method: granted.method, external_port: granted.external_port, internal_port: granted.internal_port, nonce: granted.nonce }
+    }
+
+    /// Whether this record's mapping was made on `gateway` with `method` (a mapping made
+    /// elsewhere or by another protocol is never touched).
+    pub fn made_on(&self, gateway: IpAddr, method: Method) -> bool {
+        self.gateway == gateway && self.method == method
     }
 
     /// The recorded mapping as a [`Granted`] of `protocol` (what a delete needs; its external
@@ -181,13 +191,13 @@ pub fn try_lock(dir: &Path, protocol: Protocol, port: u16) -> Option<RecordLock>
 /// The asked ports of `protocol` other than `asked` that have a mapping record in `dir`, in
 /// ascending order, at most [`MAX_STALE_SWEEP`] (a folder is never read without bound).
 pub fn other_asked_ports(dir: &Path, protocol: Protocol, asked: u16) -> Vec<u16> {
-    let prefix = format!("mapping-{}-", if protocol == Protocol::Udp { "udp" } else { "tcp" });
+    let prefix = mapping_record_prefix(protocol);
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut ports: Vec<u16> = entries
         .take(MAX_DIR_ENTRIES)
         .filter_map(|entry| {
             let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_prefix(&prefix)?.strip_suffix(".rec")?.parse::<u16>().ok()
+            name.strip_prefix(prefix)?.strip_suffix(".rec")?.parse::<u16>().ok()
         })
         .filter(|port| *port != 0 && *port != asked)
         .collect();
