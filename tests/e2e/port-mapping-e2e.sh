@@ -157,32 +157,49 @@ count_rules() {
     local rules; rules=$(gdnat_nft_dnat_rules "$TB_NS_ROUTER") || { echo error; return; }
     grep -c -E "dport $1( |$)" <<<"$rules"
 }
+# hold_run LOG PORT: the crash script's hold phase for PORT in the LAN namespace, in the
+# background; waits up to 30 s for its HOLDING (or CRASH-FAIL) line (kill -0, not /proc parsing:
+# a Godot run once seemed gone during its start-up by tb_pid_alive and was killed before it
+# printed anything). Sets godot_pid, holding (the HOLDING line, or empty) and t_wait (start).
+hold_run() {
+    ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+        -s res://tests/port_mapping_crash.gd -- --phase=hold --port="$2" --other-port=$OTHER_PORT >"$1" 2>&1 &
+    godot_pid=$!
+    t_wait=$(tb_now_ms)
+    local i
+    for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$1" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
+    holding=$(grep -m1 '^HOLDING' "$1")
+}
+# kill_held: SIGKILL of the hold run; sets rc (137 when the kill ended it).
+kill_held() {
+    kill -9 "$godot_pid" 2>/dev/null
+    wait "$godot_pid" 2>/dev/null
+    rc=$?
+}
+# resume_run LOG PORT [ARGS...]: the crash script's resume phase for PORT (70 s bound, the
+# library's shutdown report on); sets rc and resumed (the RESUMED line, or empty).
+resume_run() {
+    local log=$1 port=$2
+    shift 2
+    GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
+        -s res://tests/port_mapping_crash.gd -- --phase=resume --port="$port" --other-port=$OTHER_PORT "$@" >"$log" 2>&1
+    rc=$?
+    resumed=$(grep -m1 '^RESUMED' "$log")
+}
 answer=$(other_host 600)
 if grep -q '^result=0 ' <<<"$answer"; then pass crash.other-host-mapped "$answer"; else fail crash.other-host-mapped "$answer"; fi
 crash_log="$LOGS/port-mapping-crash-1.log"
-ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
-    -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$CRASH_PORT --other-port=$OTHER_PORT >"$crash_log" 2>&1 &
-godot_pid=$!
-# Up to 30 s for the HOLDING line (kill -0, not /proc parsing: a Godot run once seemed gone
-# during its start-up by tb_pid_alive and was killed before it printed anything).
-t_wait=$(tb_now_ms)
-for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$crash_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
-holding=$(grep -m1 '^HOLDING' "$crash_log")
+hold_run "$crash_log" $CRASH_PORT
 if [ -n "$holding" ] && grep -q "source=probe" <<<"$holding"; then
     pass crash.first-run-mapped "$holding (gateway record removed first: probed)"
 else
     fail crash.first-run-mapped "after $(( $(tb_now_ms) - t_wait )) ms, process $(head -c 80 "/proc/$godot_pid/stat" 2>/dev/null || echo gone): ${holding:-$(tail -3 "$crash_log" | tr '\n' ' ')}"
 fi
-kill -9 "$godot_pid" 2>/dev/null
-wait "$godot_pid" 2>/dev/null
-rc=$?
+kill_held
 n=$(count_rules $CRASH_PORT)
 if [ "$rc" = 137 ] && [ "$n" = 1 ]; then pass crash.killed "Godot killed with SIGKILL (exit $rc); its mapping stays on the router ($n rule for $CRASH_PORT)"; else fail crash.killed "exit $rc, rules for $CRASH_PORT: $n"; fi
 crash_log2="$LOGS/port-mapping-crash-2.log"
-GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
-    -s res://tests/port_mapping_crash.gd -- --phase=resume --port=$CRASH_PORT --other-port=$OTHER_PORT >"$crash_log2" 2>&1
-rc=$?
-resumed=$(grep -m1 '^RESUMED' "$crash_log2")
+resume_run "$crash_log2" $CRASH_PORT
 if [ "$rc" = 0 ] && grep -q -E "source=record .*external=$CRASH_PORT rows=1 other_rows=1$" <<<"$resumed"; then
     pass crash.second-run-takes-over "$resumed (no probe; exactly one entry for the game, the other host's kept)"
 else
@@ -207,21 +224,14 @@ conflict_host() { # conflict_host LIFETIME: PCP MAP from 10.77.0.3 for STALE_ASK
 answer=$(conflict_host 600)
 if grep -q '^result=0 ' <<<"$answer"; then pass stale.conflict-host-mapped "$answer"; else fail stale.conflict-host-mapped "$answer"; fi
 stale_log="$LOGS/port-mapping-stale-1.log"
-ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
-    -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$STALE_ASK --other-port=$OTHER_PORT >"$stale_log" 2>&1 &
-godot_pid=$!
-t_wait=$(tb_now_ms)
-for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$stale_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
-holding=$(grep -m1 '^HOLDING' "$stale_log")
+hold_run "$stale_log" $STALE_ASK
 STALE_PORT=$(sed -n 's/^HOLDING port=\([0-9]*\) .*/\1/p' <<<"$holding")
 if [ -n "$STALE_PORT" ] && [ "$STALE_PORT" != "$STALE_ASK" ]; then
     pass stale.first-run-other-port "$holding (asked $STALE_ASK, held by the other host)"
 else
     fail stale.first-run-other-port "asked $STALE_ASK, after $(( $(tb_now_ms) - t_wait )) ms, process $(head -c 80 "/proc/$godot_pid/stat" 2>/dev/null || echo gone): ${holding:-$(tail -3 "$stale_log" | tr '\n' ' ')}"
 fi
-kill -9 "$godot_pid" 2>/dev/null
-wait "$godot_pid" 2>/dev/null
-rc=$?
+kill_held
 n=$(count_rules "${STALE_PORT:-0}")
 answer=$(conflict_host 0)
 if [ "$rc" = 137 ] && [ "$n" = 1 ] && grep -q '^result=0 ' <<<"$answer"; then
@@ -230,10 +240,7 @@ else
     fail stale.killed "exit $rc, rules for ${STALE_PORT:-?}: $n, the other host's delete: $answer"
 fi
 stale_log2="$LOGS/port-mapping-stale-2.log"
-GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
-    -s res://tests/port_mapping_crash.gd -- --phase=resume --port=$STALE_ASK --other-port=$OTHER_PORT --stale-port="${STALE_PORT:-0}" >"$stale_log2" 2>&1
-rc=$?
-resumed=$(grep -m1 '^RESUMED' "$stale_log2")
+resume_run "$stale_log2" $STALE_ASK --stale-port="${STALE_PORT:-0}"
 if [ "$rc" = 0 ] && grep -q -E "external=$STALE_ASK rows=1 other_rows=1 stale_rows=0$" <<<"$resumed"; then
     pass stale.second-run-removes-it "$resumed (the stale $STALE_PORT removed: one entry for the game; the other host's kept)"
 else
@@ -251,15 +258,8 @@ if [ "$n" = 0 ] && [ "$s" = 0 ] && [ "$m" = 1 ]; then pass stale.after-quit "no 
 MOVED_FROM=7801
 MOVED_TO=7802
 moved_log="$LOGS/port-mapping-moved-1.log"
-ip netns exec "$TB_NS_LAN" bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
-    -s res://tests/port_mapping_crash.gd -- --phase=hold --port=$MOVED_FROM --other-port=$OTHER_PORT >"$moved_log" 2>&1 &
-godot_pid=$!
-t_wait=$(tb_now_ms)
-for ((i = 0; i < 300; i++)); do grep -q -E '^(HOLDING|CRASH-FAIL)' "$moved_log" && break; kill -0 "$godot_pid" 2>/dev/null || break; sleep 0.1; done
-holding=$(grep -m1 '^HOLDING' "$moved_log")
-kill -9 "$godot_pid" 2>/dev/null
-wait "$godot_pid" 2>/dev/null
-rc=$?
+hold_run "$moved_log" $MOVED_FROM
+kill_held
 n=$(count_rules $MOVED_FROM)
 if grep -q "^HOLDING port=$MOVED_FROM " <<<"$holding" && [ "$rc" = 137 ] && [ "$n" = 1 ]; then
     pass moved.first-run-killed "$holding; killed (exit $rc), its rule for $MOVED_FROM stays ($n)"
@@ -267,10 +267,7 @@ else
     fail moved.first-run-killed "after $(( $(tb_now_ms) - t_wait )) ms: ${holding:-$(tail -3 "$moved_log" | tr '\n' ' ')}; exit $rc; rules for $MOVED_FROM: $n"
 fi
 moved_log2="$LOGS/port-mapping-moved-2.log"
-GDNAT_REPORT_SHUTDOWN=1 ip netns exec "$TB_NS_LAN" timeout --kill-after=5 70 bash "$REPO/tests/godot/godot.sh" --headless --path "$REPO/godot-project" \
-    -s res://tests/port_mapping_crash.gd -- --phase=resume --port=$MOVED_TO --other-port=$OTHER_PORT --stale-port=$MOVED_FROM >"$moved_log2" 2>&1
-rc=$?
-resumed=$(grep -m1 '^RESUMED' "$moved_log2")
+resume_run "$moved_log2" $MOVED_TO --stale-port=$MOVED_FROM
 if [ "$rc" = 0 ] && grep -q -E "external=$MOVED_TO rows=1 other_rows=1 stale_rows=0$" <<<"$resumed"; then
     pass moved.second-run-removes-the-old-port "$resumed (the crashed run's $MOVED_FROM removed: one entry for the game; the other host's kept)"
 else
