@@ -6,7 +6,7 @@
 #   bash tests/fuzz/run.sh --runs N url       # N executions of one target
 #   bash tests/fuzz/run.sh --smoke 5          # CI: 5 s per target on a throw-away corpus
 #
-# Targets: ssdp_answer description soap_answer url. Long runs keep their corpus in
+# Targets: ssdp_answer description soap_answer http_answer url. Long runs keep their corpus in
 # rust/gdnat-igd/fuzz/corpus/<target> (not committed); the committed seeds are
 # rust/gdnat-igd/fuzz/seeds/<target>. A crash leaves its input in rust/gdnat-igd/fuzz/artifacts/
 # and makes the script exit 1. Needs cargo-fuzz (tests/setup.sh installs the pinned version);
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FUZZ_DIR=rust/gdnat-igd/fuzz
-ALL_TARGETS=(ssdp_answer description soap_answer url)
+ALL_TARGETS=(ssdp_answer description soap_answer http_answer url)
 runs=10000000
 smoke=
 targets=()

@@ -152,6 +152,9 @@ pub enum RequestError {
     /// The status line and headers were larger than the cap.
     #[error("answer from {url} has a head (status line and headers) larger than {limit} bytes")]
     HeadTooLarge { url: String, limit: usize },
+    /// The answer's status line or headers are not HTTP (the parser's reason in `detail`).
+    #[error("answer from {url} is not HTTP: {detail}")]
+    MalformedHead { url: String, detail: String },
     /// The body was cut short (fewer bytes than Content-Length, or a broken chunk).
     #[error("answer from {url} was truncated: {detail}")]
     Truncated { url: String, detail: String },

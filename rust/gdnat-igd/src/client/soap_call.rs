@@ -40,12 +40,13 @@ pub(crate) fn call(
     let body = build_request(service_type, action, args);
     let response = http::post_soap(control_url, &soap_action_header(service_type, action), &body, limits, cancel)
         .map_err(CallError::Request)?;
-    let text = response.text();
+    let status = response.status;
+    let text = response.into_text();
     let url = control_url.to_string();
     let parsed = if text.trim().is_empty() { None } else { Some(parse_answer(&text)) };
     match parsed {
         Some(Ok(SoapAnswer::Fault(fault))) => Err(CallError::Fault(fault)),
-        _ if response.status != 200 => Err(CallError::Request(RequestError::HttpStatus { url, status: response.status })),
+        _ if status != 200 => Err(CallError::Request(RequestError::HttpStatus { url, status })),
         None => Err(CallError::Request(RequestError::EmptyBody { url })),
         Some(Err(detail)) => Err(CallError::Request(RequestError::MalformedXml { url, detail })),
         Some(Ok(SoapAnswer::Values(values))) => Ok(values),

@@ -59,12 +59,13 @@ pub(crate) fn validate_device(answer: &Answer, limits: &HttpLimits, cancel: &Can
         device.detail = format!("description answered HTTP status {}", response.status);
         return device;
     }
-    if response.text().trim().is_empty() {
+    let text = response.into_text();
+    if text.trim().is_empty() {
         device.status = DeviceStatus::EmptyAnswer;
         device.detail = "description answer was empty".into();
         return device;
     }
-    let description = parse_description(&response.text());
+    let description = parse_description(&text);
     device.friendly_name = description.friendly_name.clone();
     let services: Vec<&Service> = description.connection_services().take(MAX_SERVICES_PROBED).collect();
     if services.is_empty() {

@@ -1,25 +1,39 @@
-//! The HTTP client for description fetches and SOAP calls: ureq with no redirects, no TLS, no
-//! keep-alive, a connect timeout, a total timeout and a body cap. Every failure becomes a
-//! precise [`RequestError`]. Exchanges with one router take turns ([`super::gate`]), and a refused
-//! or reset connection is retried after a short pause ([`RETRY_BACKOFF`]). The connection is ours (module `transport::cancellable`): cancelling the
-//! request's [`CancelToken`] ends its connect, write or read at once (`RequestError::Cancelled`).
+//! The HTTP client for description fetches and SOAP calls, written on our own connection: one
+//! request per connection (`Connection: close`), no redirects, no TLS, a connect timeout, a total
+//! timeout, and caps on the answer's head and body. The bytes are built and read by the sans-I/O
+//! [`crate::proto::http`]; the connection is a [`DeadlineStream`], so cancelling the request's
+//! [`CancelToken`] ends its lookup, connect, write or read at once (`RequestError::Cancelled`).
+//! Every failure becomes a precise [`RequestError`]. Exchanges with one router take turns
+//! ([`super::gate`]), and a refused or reset connection is retried after a short pause
+//! ([`RETRY_BACKOFF`]).
+//!
+//! Why not an HTTP crate: ureq did this job until issue 8 measured one SOAP call at about 93,000
+//! instructions against miniupnpc's 21,000, half of them in ureq's generic machinery (request
+//! builder, middleware, header maps, per-connection buffers). What routers need is one request
+//! and one answer per connection; `httparse` (the parser under hyper and ureq) reads the head
+//! (docs/dependencies.md).
 
-use std::cell::RefCell;
-use std::io::{ErrorKind, Read};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use gdnat_io::tcp::DeadlineStream;
+use gdnat_io::wait::is_cancelled_io_error;
 use gdnat_io::{WaitError, Waiter};
 
-use super::cancellable::{with_cancel, CancellableConnector};
 use super::gate::{self, GateError};
-use super::resolver::LiteralResolver;
+use super::resolver::{self, ResolveError};
 use crate::cancel::CancelToken;
-use crate::types::HttpLimits;
 use crate::error::RequestError;
+use crate::proto::http::{self as wire, ResponseError, ResponseReader};
 use crate::proto::url::HttpUrl;
+use crate::types::HttpLimits;
 
 /// The User-Agent sent with every request.
 pub const USER_AGENT: &str = concat!("gdnat/", env!("CARGO_PKG_VERSION"), " UPnP/1.1");
+
+/// Largest response head (status line and headers) accepted; a router's is a few hundred bytes.
+pub const MAX_RESPONSE_HEAD: usize = wire::MAX_RESPONSE_HEAD;
 
 /// A complete HTTP answer: the status and the whole body (at most `max_body` bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,77 +49,28 @@ impl HttpResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The body as text, invalid UTF-8 replaced; a valid body is taken over without a copy.
+    pub fn into_text(self) -> String {
+        String::from_utf8(self.body).unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
+    }
 }
 
-/// Parses and normalises a URL to `http://host:port/path`, or `InvalidUrl`.
-pub fn checked_url(url: &str) -> Result<(HttpUrl, String), RequestError> {
-    let parsed = HttpUrl::parse(url).map_err(|reason| RequestError::InvalidUrl { url: url.to_string(), reason })?;
-    let normalised = format!("http://{}{}", parsed.authority(), parsed.path);
-    Ok((parsed, normalised))
+/// Parses a URL, or `InvalidUrl`.
+fn checked_url(url: &str) -> Result<HttpUrl, RequestError> {
+    HttpUrl::parse(url).map_err(|reason| RequestError::InvalidUrl { url: url.to_string(), reason })
 }
 
-/// Largest response head (status line and headers) accepted; a router's is a few hundred bytes.
-const MAX_RESPONSE_HEADER: usize = 8 * 1024;
-/// ureq's per-connection buffers, allocated and zeroed for every connection. Its defaults
-/// (128 KiB each way) were mmapped and unmapped again on every SOAP call, which cost about as
-/// much as the exchange itself on a LAN. The input buffer holds the response head (and must be
-/// larger than [`MAX_RESPONSE_HEADER`] for that limit to be reported as such) and lends 10 KiB
-/// to the request body while it is sent; a SOAP request is at most `max_soap_request` (2 KiB)
-/// plus headers.
-const INPUT_BUFFER: usize = 12 * 1024;
-const OUTPUT_BUFFER: usize = 4 * 1024;
-
-/// Bytes reserved for a response body before reading it.
-const INITIAL_BODY_CAPACITY: usize = 4 * 1024;
-
-/// Longest timeout handed to ureq; larger values are clamped so deadlines cannot overflow.
+/// Longest timeout honoured; larger values are clamped so deadlines cannot overflow.
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
-/// The agent for `limits`, built once per thread and set of limits (building one per request
-/// was about 8 % of the client's instructions for a SOAP call). Agents keep no connection
-/// (`max_idle_*` 0), so reusing one changes nothing on the wire.
-fn agent(limits: &HttpLimits) -> ureq::Agent {
-    thread_local! {
-        static AGENTS: RefCell<Vec<(HttpLimits, ureq::Agent)>> = const { RefCell::new(Vec::new()) };
-    }
-    AGENTS.with(|agents| {
-        let mut agents = agents.borrow_mut();
-        if let Some((_, agent)) = agents.iter().find(|(l, _)| l == limits) {
-            return agent.clone();
-        }
-        let agent = new_agent(limits);
-        if agents.len() >= 8 {
-            agents.remove(0);
-        }
-        agents.push((*limits, agent.clone()));
-        agent
-    })
-}
-
-fn new_agent(limits: &HttpLimits) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .http_status_as_error(false)
-        .timeout_connect(Some(limits.connect_timeout.min(MAX_TIMEOUT)))
-        .timeout_global(Some(limits.total_timeout.min(MAX_TIMEOUT)))
-        .max_idle_connections(0)
-        .max_idle_connections_per_host(0)
-        .max_response_header_size(MAX_RESPONSE_HEADER)
-        .input_buffer_size(INPUT_BUFFER)
-        .output_buffer_size(OUTPUT_BUFFER)
-        .user_agent(USER_AGENT)
-        .build();
-    ureq::Agent::with_parts(config, CancellableConnector, LiteralResolver::default())
-}
+/// Bytes read from the socket at a time (a SOAP answer or a typical description in one read).
+const READ_SIZE: usize = 4 * 1024;
 
 /// `GET url` (a device description). Cancelling `cancel` ends it at once with `Cancelled`.
 pub fn get(url: &str, limits: &HttpLimits, cancel: &CancelToken) -> Result<HttpResponse, RequestError> {
-    let (parsed, normalised) = checked_url(url)?;
-    exchange(&parsed.authority(), url, limits, cancel, || {
-        let result = agent(limits).get(&normalised).header("Connection", "close").call();
-        finish(result, url, limits)
-    })
+    let parsed = checked_url(url)?;
+    exchange(&parsed, url, &wire::get_request(&parsed, USER_AGENT), limits, cancel)
 }
 
 /// `POST url` with a SOAP body, `SOAPAction: <soap_action>` (already quoted),
@@ -119,19 +84,11 @@ pub fn post_soap(
     limits: &HttpLimits,
     cancel: &CancelToken,
 ) -> Result<HttpResponse, RequestError> {
-    let (parsed, normalised) = checked_url(url)?;
+    let parsed = checked_url(url)?;
     if body.len() > limits.max_soap_request {
         return Err(RequestError::RequestTooLarge { size: body.len(), limit: limits.max_soap_request });
     }
-    exchange(&parsed.authority(), url, limits, cancel, || {
-        let result = agent(limits)
-            .post(&normalised)
-            .header("Content-Type", "text/xml; charset=\"utf-8\"")
-            .header("SOAPAction", soap_action)
-            .header("Connection", "close")
-            .send(body.as_bytes());
-        finish(result, url, limits)
-    })
+    exchange(&parsed, url, &wire::soap_request(&parsed, USER_AGENT, soap_action, body), limits, cancel)
 }
 
 /// Pauses before the retries of an exchange whose connection was refused or reset before any
@@ -146,37 +103,43 @@ fn is_retryable(error: &RequestError) -> bool {
     matches!(error, RequestError::ConnectionRefused { .. } | RequestError::ConnectionReset { .. })
 }
 
-/// One exchange with the router at `authority` (`host:port`): waits for a turn at its gate
-/// ([`gate`], so a burst never overwhelms the router), runs `attempt` with `cancel` as the
-/// token of its connection, and retries a refused or reset connection after the pauses of
-/// [`RETRY_BACKOFF`], as long as the first attempt started less than `limits.total_timeout`
-/// ago. The turn is held through the pauses, so a retry does not queue behind the burst
-/// again. Waiting for the turn is bounded by `limits.total_timeout`
-/// (`Timeout`); cancelling ends the wait, a pause or the exchange at once (`Cancelled`).
+/// One exchange with the router at `target`: waits for a turn at its gate ([`gate`], so a
+/// burst never overwhelms the router), sends `request` and reads the answer ([`attempt`]), and
+/// retries a refused or reset connection after the pauses of [`RETRY_BACKOFF`], as long as the
+/// first attempt started less than `limits.total_timeout` ago. The turn is held through the
+/// pauses, so a retry does not queue behind the burst again. Waiting for the turn is bounded by
+/// `limits.total_timeout` (`Timeout`); cancelling ends the wait, a pause or the exchange at once
+/// (`Cancelled`).
 fn exchange(
-    authority: &str,
+    target: &HttpUrl,
     url: &str,
+    request: &[u8],
     limits: &HttpLimits,
     cancel: &CancelToken,
-    mut attempt: impl FnMut() -> Result<HttpResponse, RequestError>,
 ) -> Result<HttpResponse, RequestError> {
     let total = limits.total_timeout.min(MAX_TIMEOUT);
-    let _turn = gate::enter(authority, Instant::now() + total, cancel).map_err(|error| match error {
+    let _turn = gate::enter(&target.authority(), Instant::now() + total, cancel).map_err(|error| match error {
         GateError::Cancelled => RequestError::Cancelled,
         GateError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(total) },
     })?;
+    let io_error = |e: io::Error| RequestError::Io { url: url.to_string(), detail: e.to_string() };
     let first = Instant::now();
     let mut pauses = RETRY_BACKOFF.iter();
     loop {
-        let result = with_cancel(cancel, &mut attempt)
-            .map_err(|error| if cancel.is_cancelled() { RequestError::Cancelled } else { error });
+        let waiter = Waiter::new(cancel).map_err(io_error)?;
+        let result = attempt(target, url, request, limits, waiter).map_err(|error| {
+            if cancel.is_cancelled() {
+                RequestError::Cancelled
+            } else {
+                error
+            }
+        });
         let pause = match &result {
             Err(error) if is_retryable(error) && first.elapsed() < total => pauses.next(),
             _ => None,
         };
         let Some(pause) = pause else { return result };
-        let waiter = Waiter::new(cancel).map_err(|e| RequestError::Io { url: url.to_string(), detail: e.to_string() })?;
-        match waiter.sleep_until(Instant::now() + *pause) {
+        match Waiter::new(cancel).map_err(io_error)?.sleep_until(Instant::now() + *pause) {
             Ok(_) => {}
             Err(WaitError::Cancelled) => return Err(RequestError::Cancelled),
             Err(WaitError::Io(_)) => return result,
@@ -184,75 +147,140 @@ fn exchange(
     }
 }
 
-fn finish(
-    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+/// One try: resolve the host, connect by the connect timeout, send `request` in one write and
+/// read the answer, all by the total timeout counted from here.
+fn attempt(
+    target: &HttpUrl,
     url: &str,
+    request: &[u8],
     limits: &HttpLimits,
+    waiter: Waiter,
 ) -> Result<HttpResponse, RequestError> {
-    let mut response = result.map_err(|e| map_request_error(e, url, limits))?;
-    let status = response.status().as_u16();
-    // Room for a typical SOAP answer or description at once (growing from empty cost about
-    // as much as the read itself); larger bodies still grow up to the cap.
-    let mut body = Vec::with_capacity(limits.max_body.min(INITIAL_BODY_CAPACITY));
-    let read = response
-        .body_mut()
-        .with_config()
-        .limit((limits.max_body as u64).saturating_add(1))
-        .reader()
-        .take((limits.max_body as u64).saturating_add(1))
-        .read_to_end(&mut body);
-    match read {
-        Ok(_) if body.len() > limits.max_body => Err(RequestError::BodyTooLarge { url: url.to_string(), limit: limits.max_body }),
-        Ok(_) => Ok(HttpResponse { status, body }),
-        Err(e) => Err(map_body_error(ureq::Error::from(e), url, limits)),
+    let started = Instant::now();
+    let total = limits.total_timeout.min(MAX_TIMEOUT);
+    let connect_timeout = limits.connect_timeout.min(total);
+    let connect_deadline = started + connect_timeout;
+    let addresses = resolver::resolve(target, connect_deadline, &waiter).map_err(|error| match error {
+        ResolveError::Cancelled => RequestError::Cancelled,
+        ResolveError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) },
+        ResolveError::NotFound(detail) => RequestError::Io { url: url.to_string(), detail: format!("host not found: {detail}") },
+    })?;
+    let stream = connect_any(&addresses, connect_deadline, &waiter).map_err(|error| match error.kind() {
+        ErrorKind::TimedOut if !is_cancelled_io_error(&error) => {
+            RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) }
+        }
+        _ => transfer_error(error, url, total, false),
+    })?;
+    let mut stream = DeadlineStream::from_connected(stream, waiter, started + total);
+    let answer = send_and_read(&mut stream, request, limits.max_body).map_err(|failure| match failure {
+        Failure::Io { error, answered } => transfer_error(error, url, total, answered),
+        Failure::Answer(error) => answer_error(error, url, limits.max_body),
+    })?;
+    Ok(HttpResponse { status: answer.status, body: answer.body })
+}
+
+/// Connects to the first of `addresses` that takes the connection; a refused or unreachable
+/// address passes to the next, and the last one's error is returned.
+fn connect_any(addresses: &[SocketAddr], deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
+    let mut last_error = io::Error::new(ErrorKind::ConnectionRefused, "no address to connect to");
+    for address in addresses {
+        match gdnat_io::tcp::connect(*address, deadline, waiter) {
+            Ok(stream) => return Ok(stream),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionRefused
+                        | ErrorKind::HostUnreachable
+                        | ErrorKind::NetworkUnreachable
+                        | ErrorKind::AddrNotAvailable
+                ) =>
+            {
+                last_error = error;
+            }
+            Err(error) => return Err(error),
+        }
     }
+    Err(last_error)
+}
+
+/// Why [`send_and_read`] got no answer.
+enum Failure {
+    /// The connection failed; `answered` when some of the answer had come.
+    Io { error: io::Error, answered: bool },
+    /// The answer is unreadable or too large.
+    Answer(ResponseError),
+}
+
+/// Sends `request` in one write, then reads the answer until it is complete (the rest of the
+/// connection is not read).
+fn send_and_read(stream: &mut DeadlineStream, request: &[u8], max_body: usize) -> Result<wire::Response, Failure> {
+    stream.write_all(request).map_err(|error| Failure::Io { error, answered: false })?;
+    // The request went out this instant; its answer cannot be there yet (on a LAN it comes a
+    // fraction of a millisecond later), so wait before the first read.
+    stream.wait_readable().map_err(|error| Failure::Io { error, answered: false })?;
+    let mut reader = ResponseReader::new(max_body);
+    READ_BUFFER.with_borrow_mut(|buffer| {
+        buffer.resize(READ_SIZE, 0);
+        let buffer = &mut buffer[..];
+        loop {
+            match stream.read(buffer) {
+                Ok(0) => return reader.connection_closed().map_err(Failure::Answer),
+                Ok(read) => {
+                    if reader.feed(&buffer[..read]).map_err(Failure::Answer)? {
+                        return Ok(());
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) => return Err(Failure::Io { error, answered: reader.received_anything() }),
+            }
+        }
+    })?;
+    reader.into_response().ok_or(Failure::Answer(ResponseError::Truncated("the answer did not end".into())))
+}
+
+thread_local! {
+    /// The buffer each thread reads answers into, zeroed once (a fresh one per exchange was
+    /// a tenth of a SOAP call's instructions, in `memset`).
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
-/// Errors before a status line arrived.
-fn map_request_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> RequestError {
+/// A failed connect, write or read: a passed deadline is `Timeout` (the total bound), a reset
+/// is `ConnectionReset` before any answer byte and `Truncated` after one.
+fn transfer_error(error: io::Error, url: &str, total: Duration, answered: bool) -> RequestError {
     let url = url.to_string();
-    match error {
-        ureq::Error::Timeout(ureq::Timeout::Connect) => RequestError::Timeout { url, millis: millis(limits.connect_timeout) },
-        ureq::Error::Timeout(_) => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
-        ureq::Error::BadUri(reason) => RequestError::InvalidUrl { url, reason },
-        ureq::Error::Http(e) => RequestError::InvalidUrl { url, reason: e.to_string() },
-        ureq::Error::Io(e) => match e.kind() {
-            ErrorKind::ConnectionRefused => RequestError::ConnectionRefused { url },
-            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-                RequestError::ConnectionReset { url }
-            }
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
-            ErrorKind::UnexpectedEof => RequestError::EmptyBody { url },
-            _ => RequestError::Io { url, detail: e.to_string() },
-        },
-        ureq::Error::HostNotFound => RequestError::Io { url, detail: "host not found".into() },
-        ureq::Error::LargeResponseHeader(..) => RequestError::HeadTooLarge { url, limit: MAX_RESPONSE_HEADER },
-        other => RequestError::Io { url, detail: other.to_string() },
+    if is_cancelled_io_error(&error) {
+        return RequestError::Cancelled;
+    }
+    match error.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(total) },
+        ErrorKind::ConnectionRefused => RequestError::ConnectionRefused { url },
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+            if answered =>
+        {
+            RequestError::Truncated { url, detail: error.to_string() }
+        }
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            RequestError::ConnectionReset { url }
+        }
+        _ => RequestError::Io { url, detail: error.to_string() },
     }
 }
 
-/// Errors while reading the body.
-fn map_body_error(error: ureq::Error, url: &str, limits: &HttpLimits) -> RequestError {
+/// An answer that could not be read.
+fn answer_error(error: ResponseError, url: &str, max_body: usize) -> RequestError {
     let url = url.to_string();
     match error {
-        ureq::Error::BodyExceedsLimit(_) => RequestError::BodyTooLarge { url, limit: limits.max_body },
-        ureq::Error::Timeout(_) => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
-        ureq::Error::Protocol(e) => RequestError::Truncated { url, detail: e.to_string() },
-        ureq::Error::Io(e) => match e.kind() {
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => RequestError::Timeout { url, millis: millis(limits.total_timeout) },
-            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
-                RequestError::Truncated { url, detail: e.to_string() }
-            }
-            _ => RequestError::Io { url, detail: e.to_string() },
-        },
-        other => RequestError::Io { url, detail: other.to_string() },
+        ResponseError::NothingReceived => RequestError::EmptyBody { url },
+        ResponseError::HeadTooLarge => RequestError::HeadTooLarge { url, limit: MAX_RESPONSE_HEAD },
+        ResponseError::MalformedHead(detail) => RequestError::MalformedHead { url, detail },
+        ResponseError::BodyTooLarge => RequestError::BodyTooLarge { url, limit: max_body },
+        ResponseError::Truncated(detail) => RequestError::Truncated { url, detail },
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

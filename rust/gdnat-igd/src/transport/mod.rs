@@ -1,8 +1,7 @@
 //! Layer 2: transports, each bounded in time and size and cancellable through a
-//! [`CancelToken`](crate::CancelToken): the SSDP UDP socket and the HTTP client (whose TCP
-//! connection is ours, see `cancellable`).
+//! [`CancelToken`](crate::CancelToken): the SSDP UDP socket and the HTTP client (on a
+//! `gdnat_io` [`DeadlineStream`](gdnat_io::tcp::DeadlineStream)).
 
-mod cancellable;
 pub mod gate;
 pub mod http;
 pub mod interfaces;
