@@ -100,6 +100,11 @@ pub struct NatUpnpDevice {
     #[var(get = is_double_nat, no_set, usage_flags = [EDITOR, READ_ONLY])]
     double_nat: bool,
 
+    /// The three `igd_*` strings as the core's plain data, rebuilt by their setters (not per
+    /// call: converting three Godot strings cost about as much as building the SOAP request).
+    #[init(val = gdnat_igd::Gateway::new("", "", ""))]
+    gateway: gdnat_igd::Gateway,
+
     worker: Worker,
     base: Base<RefCounted>,
 }
@@ -170,18 +175,21 @@ impl NatUpnpDevice {
     #[func]
     fn set_igd_control_url(&mut self, url: GString) {
         self.igd_control_url = url;
+        self.gateway = gateway_from(&self.igd_control_url, &self.igd_service_type, &self.igd_our_addr);
     }
 
     /// Sets [member igd_service_type]. Same as the engine.
     #[func]
     fn set_igd_service_type(&mut self, type_: GString) {
         self.igd_service_type = type_;
+        self.gateway = gateway_from(&self.igd_control_url, &self.igd_service_type, &self.igd_our_addr);
     }
 
     /// Sets [member igd_our_addr]. Same as the engine.
     #[func]
     fn set_igd_our_addr(&mut self, addr: GString) {
         self.igd_our_addr = addr;
+        self.gateway = gateway_from(&self.igd_control_url, &self.igd_service_type, &self.igd_our_addr);
     }
 
     /// Sets [member igd_status]. Any integer is accepted and its low 32 bits are stored
@@ -217,7 +225,7 @@ impl NatUpnpDevice {
         if validation::check_valid_gateway(self.status()).is_err() {
             return GString::new();
         }
-        let (report, address) = operations::query_external_address(&self.gateway(), &CancelToken::new());
+        let (report, address) = operations::query_external_address(self.gateway(), &CancelToken::new());
         print_report(&report);
         GString::from(address.as_str())
     }
@@ -250,7 +258,7 @@ impl NatUpnpDevice {
             Ok(args) => args,
             Err(result) => return result.code(),
         };
-        let report = operations::add_port_mapping(&self.gateway(), &args, &CancelToken::new());
+        let report = operations::add_port_mapping(self.gateway(), &args, &CancelToken::new());
         print_report(&report);
         report.code
     }
@@ -267,7 +275,7 @@ impl NatUpnpDevice {
             Ok(checked) => checked,
             Err(result) => return result.code(),
         };
-        let report = operations::delete_port_mapping(&self.gateway(), port, protocol, &CancelToken::new());
+        let report = operations::delete_port_mapping(self.gateway(), port, protocol, &CancelToken::new());
         print_report(&report);
         report.code
     }
@@ -297,7 +305,7 @@ impl NatUpnpDevice {
         }
         let proto_text = proto.to_string();
         let job = match validation::check_add(self.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
-            Ok(args) => Job::Add { gateway: self.gateway(), args, proto: proto_text },
+            Ok(args) => Job::Add { gateway: self.gateway().clone(), args, proto: proto_text },
             Err(result) => Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text }),
         };
         self.submit(job, "add_port_mapping_async")
@@ -314,7 +322,7 @@ impl NatUpnpDevice {
         let proto_text = proto.to_string();
         let job = match validation::check_delete(port, &proto_text) {
             Ok((checked_port, protocol)) => {
-                Job::Delete { gateway: self.gateway(), port: checked_port, protocol, proto: proto_text }
+                Job::Delete { gateway: self.gateway().clone(), port: checked_port, protocol, proto: proto_text }
             }
             Err(result) => Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text }),
         };
@@ -332,7 +340,7 @@ impl NatUpnpDevice {
             return refused;
         }
         let job = match validation::check_valid_gateway(self.status()) {
-            Ok(()) => Job::Query { gateway: self.gateway() },
+            Ok(()) => Job::Query { gateway: self.gateway().clone() },
             Err(result) => Job::Echo(Outcome::Queried { report: Report::of(result), address: String::new() }),
         };
         self.submit(job, "query_external_address_async")
@@ -342,6 +350,7 @@ impl NatUpnpDevice {
 impl NatUpnpDevice {
     /// A device with the given properties (used for discovered devices).
     pub fn from_data(base: Base<RefCounted>, data: DeviceData) -> Self {
+        let gateway = gdnat_igd::Gateway::new(data.igd_control_url.as_str(), data.igd_service_type.as_str(), data.igd_our_addr.as_str());
         Self {
             description_url: data.description_url.as_str().into(),
             service_type: data.service_type.as_str().into(),
@@ -350,6 +359,7 @@ impl NatUpnpDevice {
             igd_our_addr: data.igd_our_addr.as_str().into(),
             igd_status: engine_stored_status(i64::from(data.igd_status)),
             double_nat: data.double_nat,
+            gateway,
             worker: Worker::default(),
             base,
         }
@@ -363,8 +373,8 @@ impl NatUpnpDevice {
     }
 
     /// The connection service this device names, as plain data.
-    pub fn gateway(&self) -> gdnat_igd::Gateway {
-        gateway_from(&self.igd_control_url, &self.igd_service_type, &self.igd_our_addr)
+    pub fn gateway(&self) -> &gdnat_igd::Gateway {
+        &self.gateway
     }
 
     /// Queues `job` for `method` (see [`delivery::submit`]): 0, or 25 when the queue is full.

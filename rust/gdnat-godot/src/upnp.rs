@@ -467,7 +467,7 @@ impl NatUpnp {
             Some(device) => {
                 let device = device.bind();
                 match validation::check_add(device.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
-                    Ok(args) => Job::Add { gateway: device.gateway(), args, proto: proto_text.clone() },
+                    Ok(args) => Job::Add { gateway: device.gateway().clone(), args, proto: proto_text.clone() },
                     Err(result) => echo(result),
                 }
             }
@@ -490,7 +490,7 @@ impl NatUpnp {
             None => echo(UpnpResult::NoGateway),
             Some(device) => match validation::check_delete(port, &proto_text) {
                 Ok((checked_port, protocol)) => {
-                    Job::Delete { gateway: device.bind().gateway(), port: checked_port, protocol, proto: proto_text.clone() }
+                    Job::Delete { gateway: device.bind().gateway().clone(), port: checked_port, protocol, proto: proto_text.clone() }
                 }
                 Err(result) => echo(result),
             },
@@ -510,7 +510,7 @@ impl NatUpnp {
         }
         let job = match self.get_gateway() {
             None => Job::Echo(Outcome::Queried { report: Report::of(UpnpResult::NoGateway), address: String::new() }),
-            Some(device) => Job::Query { gateway: device.bind().gateway() },
+            Some(device) => Job::Query { gateway: device.bind().gateway().clone() },
         };
         self.submit(job, "query_external_address_async")
     }

@@ -21,18 +21,10 @@ fn timed_out(what: &str) -> io::Error {
 /// `TCP_NODELAY` set. A blackholed address ends at `deadline` (`TimedOut`), a cancel at once.
 /// A refused connection is `ConnectionRefused`.
 pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
-    waiter.check().map_err(|e| e.into_io())?;
-    let socket = Socket::new(Domain::for_address(to), stream_type(), Some(Protocol::TCP))?;
-    if !CREATED_NONBLOCKING {
-        socket.set_nonblocking(true)?;
+    let (stream, connected) = begin_connect(to, waiter)?;
+    if connected {
+        return Ok(stream);
     }
-    let _ = socket.set_tcp_nodelay(true);
-    match socket.connect(&SockAddr::from(to)) {
-        Ok(()) => return Ok(socket.into()),
-        Err(e) if e.kind() == ErrorKind::WouldBlock || e.raw_os_error() == Some(EINPROGRESS) => {}
-        Err(e) => return Err(e),
-    }
-    let stream: TcpStream = socket.into();
     loop {
         match waiter.wait(&stream, Interest::Writable, deadline).map_err(|e| e.into_io())? {
             WaitOutcome::TimedOut => return Err(timed_out("connect")),
@@ -52,6 +44,36 @@ pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result
             Err(e) if e.kind() == ErrorKind::NotConnected => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Starts connecting to `to` for a client that writes first (an HTTP request): on Linux the
+/// stream comes back as soon as the connect has started, because there a write on a connecting
+/// socket waits for the handshake itself (`WouldBlock` until it is done, then the write; the
+/// connect's failure, such as `ConnectionRefused`, as the write's error), so a
+/// [`DeadlineStream`] write covers the connect and its wait. That saves the wait for
+/// writability and the error check (two system calls per connection). Elsewhere a write
+/// before the handshake is `NotConnected`, so this is [`connect`], waiting by `deadline`.
+pub fn start_connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return connect(to, deadline, waiter);
+    }
+    begin_connect(to, waiter).map(|(stream, _)| stream)
+}
+
+/// A non-blocking `TCP_NODELAY` socket whose connect to `to` has started: the stream, and
+/// whether it is already connected.
+fn begin_connect(to: SocketAddr, waiter: &Waiter) -> io::Result<(TcpStream, bool)> {
+    waiter.check().map_err(|e| e.into_io())?;
+    let socket = Socket::new(Domain::for_address(to), stream_type(), Some(Protocol::TCP))?;
+    if !CREATED_NONBLOCKING {
+        socket.set_nonblocking(true)?;
+    }
+    let _ = socket.set_tcp_nodelay(true);
+    match socket.connect(&SockAddr::from(to)) {
+        Ok(()) => Ok((socket.into(), true)),
+        Err(e) if e.kind() == ErrorKind::WouldBlock || e.raw_os_error() == Some(EINPROGRESS) => Ok((socket.into(), false)),
+        Err(e) => Err(e),
     }
 }
 
@@ -217,6 +239,39 @@ mod tests {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let deadline = Instant::now() + Duration::from_secs(5);
         let error = connect(SocketAddr::from(([127, 0, 0, 1], port)), deadline, &waiter(&CancelToken::new())).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
+    }
+
+    #[test]
+    fn a_started_connect_carries_the_first_write_and_its_answer() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            let mut request = [0u8; 7];
+            peer.read_exact(&mut request).unwrap();
+            peer.write_all(b"answer").unwrap();
+            request
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let token = CancelToken::new();
+        let stream = start_connect(addr, deadline, &waiter(&token)).unwrap();
+        let mut stream = DeadlineStream::from_connected(stream, waiter(&token), deadline);
+        stream.write_all(b"request").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert_eq!(answer, b"answer");
+        assert_eq!(&server.join().unwrap(), b"request");
+    }
+
+    #[test]
+    fn a_refused_started_connect_is_refused_at_the_first_write() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let token = CancelToken::new();
+        let error = start_connect(SocketAddr::from(([127, 0, 0, 1], port)), deadline, &waiter(&token))
+            .and_then(|stream| DeadlineStream::from_connected(stream, waiter(&token), deadline).write_all(b"request"))
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
     }
 

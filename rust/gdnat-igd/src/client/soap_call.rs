@@ -42,13 +42,13 @@ pub(crate) fn call(
         .map_err(CallError::Request)?;
     let status = response.status;
     let text = response.into_text();
-    let url = control_url.to_string();
+    let url = || control_url.to_string();
     let parsed = if text.trim().is_empty() { None } else { Some(parse_answer(&text)) };
     match parsed {
         Some(Ok(SoapAnswer::Fault(fault))) => Err(CallError::Fault(fault)),
-        _ if status != 200 => Err(CallError::Request(RequestError::HttpStatus { url, status })),
-        None => Err(CallError::Request(RequestError::EmptyBody { url })),
-        Some(Err(detail)) => Err(CallError::Request(RequestError::MalformedXml { url, detail })),
+        _ if status != 200 => Err(CallError::Request(RequestError::HttpStatus { url: url(), status })),
+        None => Err(CallError::Request(RequestError::EmptyBody { url: url() })),
+        Some(Err(detail)) => Err(CallError::Request(RequestError::MalformedXml { url: url(), detail })),
         Some(Ok(SoapAnswer::Values(values))) => Ok(values),
     }
 }

@@ -133,6 +133,14 @@ pub struct ResponseReader {
     received: bool,
 }
 
+/// Where the heads in a buffer end ([`ResponseReader::read_heads`]).
+enum HeadEnd {
+    /// The final head ends at this offset; the body starts there.
+    Final(usize),
+    /// An incomplete head starts at this offset (after any interim heads).
+    Incomplete(usize),
+}
+
 /// A complete answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
@@ -164,13 +172,32 @@ impl ResponseReader {
         if !matches!(self.stage, Stage::Head { .. }) {
             return self.feed_body(bytes);
         }
-        self.pending.extend_from_slice(bytes);
-        self.read_heads(false)?;
-        if matches!(self.stage, Stage::Head { .. }) {
-            return Ok(false);
+        if self.pending.is_empty() {
+            // The usual case, a head that arrives in one read: parsed where it is, not copied.
+            return match self.read_heads(bytes, false)? {
+                HeadEnd::Final(end) => self.feed_body(&bytes[end..]),
+                HeadEnd::Incomplete(start) => {
+                    self.pending.extend_from_slice(&bytes[start..]);
+                    self.stage = Stage::Head { scanned: self.pending.len() };
+                    Ok(false)
+                }
+            };
         }
-        let rest = std::mem::take(&mut self.pending);
-        self.feed_body(&rest)
+        self.pending.extend_from_slice(bytes);
+        let pending = std::mem::take(&mut self.pending);
+        let read = self.read_heads(&pending, false);
+        self.pending = pending;
+        match read? {
+            HeadEnd::Final(end) => {
+                let rest = std::mem::take(&mut self.pending);
+                self.feed_body(&rest[end..])
+            }
+            HeadEnd::Incomplete(start) => {
+                self.pending.drain(..start);
+                self.stage = Stage::Head { scanned: self.pending.len() };
+                Ok(false)
+            }
+        }
     }
 
     /// The connection ended: `Ok` when that completes the answer (a body delimited by the
@@ -184,12 +211,11 @@ impl ResponseReader {
             }
             Stage::Head { .. } if !self.received => Err(ResponseError::NothingReceived),
             Stage::Head { .. } => {
-                self.read_heads(true)?;
-                match self.stage {
-                    // (A head is parsed as soon as its last line ends, so it cannot complete here.)
-                    Stage::Head { .. } => Err(ResponseError::Truncated("the connection closed inside the response head".into())),
-                    _ => self.connection_closed(),
-                }
+                let pending = std::mem::take(&mut self.pending);
+                // Parsed for the error it may hold; a head is parsed as soon as its last line
+                // ends, so it cannot complete here.
+                self.read_heads(&pending, true)?;
+                Err(ResponseError::Truncated("the connection closed inside the response head".into()))
             }
             Stage::Length(left) => {
                 Err(ResponseError::Truncated(format!("the connection closed {left} bytes before the end of the body")))
@@ -203,13 +229,16 @@ impl ResponseReader {
         self.is_done().then_some(Response { status: self.status, body: self.body })
     }
 
-    /// Parses every complete head in `pending` (skipping interim `1xx` answers), leaving the
-    /// bytes after the final head in `pending` and the stage set for its body. `closing`: the
-    /// connection ended, so what is there is parsed for the error it holds, if any.
-    fn read_heads(&mut self, closing: bool) -> Result<(), ResponseError> {
+    /// Parses the heads at the start of `buffer`, skipping interim `1xx` answers. The final
+    /// head sets the status and the body's stage ([`HeadEnd::Final`]: where it ends); an
+    /// incomplete one leaves the stage as it is ([`HeadEnd::Incomplete`]: where it starts).
+    /// `closing`: the connection ended, so what is there is parsed for the error it holds.
+    fn read_heads(&mut self, buffer: &[u8], closing: bool) -> Result<HeadEnd, ResponseError> {
+        let mut start = 0;
         loop {
-            let Stage::Head { scanned } = &mut self.stage else {
-                return Ok(());
+            let scanned = match self.stage {
+                Stage::Head { scanned } if start == 0 => scanned,
+                _ => 0,
             };
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
@@ -217,8 +246,9 @@ impl ResponseReader {
             // byte costs one parse per line, not one per byte), when the cap is passed, or at
             // the close. The parser sees at most one byte more than the cap, so the answer is
             // the same however the bytes were cut into reads.
-            let window = &self.pending[..self.pending.len().min(MAX_RESPONSE_HEAD + 1)];
-            let parse = closing || window.len() > MAX_RESPONSE_HEAD || window[(*scanned).min(window.len())..].contains(&b'\n');
+            let rest = &buffer[start..];
+            let window = &rest[..rest.len().min(MAX_RESPONSE_HEAD + 1)];
+            let parse = closing || window.len() > MAX_RESPONSE_HEAD || window[scanned.min(window.len())..].contains(&b'\n');
             let parsed = if parse {
                 httparse::ParserConfig::default()
                     .allow_spaces_after_header_name_in_responses(true)
@@ -231,10 +261,7 @@ impl ResponseReader {
             let head_length = match parsed {
                 Ok(httparse::Status::Complete(length)) => length,
                 Ok(httparse::Status::Partial) if window.len() > MAX_RESPONSE_HEAD => return Err(ResponseError::HeadTooLarge),
-                Ok(httparse::Status::Partial) => {
-                    *scanned = self.pending.len();
-                    return Ok(());
-                }
+                Ok(httparse::Status::Partial) => return Ok(HeadEnd::Incomplete(start)),
                 Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::HeadTooLarge),
                 Err(error) => return Err(ResponseError::MalformedHead(error.to_string())),
             };
@@ -245,15 +272,18 @@ impl ResponseReader {
             if status < 100 {
                 return Err(ResponseError::MalformedHead(format!("status code {status:03} is below 100")));
             }
-            let framing = framing(status, response.headers, self.max_body)?;
-            self.pending.drain(..head_length);
+            let stage = framing(status, response.headers, self.max_body)?;
+            start += head_length;
             if (100..200).contains(&status) {
-                self.stage = Stage::Head { scanned: 0 };
                 continue;
             }
+            if let Stage::Length(length) = stage {
+                // (At most `max_body`: larger lengths are refused by `framing`.)
+                self.body.reserve_exact(usize::try_from(length).unwrap_or(0));
+            }
             self.status = status;
-            self.stage = framing;
-            return Ok(());
+            self.stage = stage;
+            return Ok(HeadEnd::Final(start));
         }
     }
 

@@ -7,9 +7,8 @@
 //! [`CancelToken`] is cancelled (a hook wakes the waiters). A turn is given back when its
 //! [`Turn`] is dropped, whichever way the exchange ended.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use gdnat_io::CancelToken;
@@ -19,15 +18,18 @@ use gdnat_io::CancelToken;
 /// queueing more than one connection in its backlog.
 pub const GATE_WIDTH: usize = 2;
 
-/// Exchanges in flight per `host:port` (absent: none).
-static IN_FLIGHT: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+/// Exchanges in flight per `host:port` (absent: none). A list: a process talks to one router,
+/// rarely a few, so a search beats hashing the key on every exchange.
+static IN_FLIGHT: Mutex<Vec<(Arc<str>, usize)>> = Mutex::new(Vec::new());
+/// Routers (keys) kept in [`IN_FLIGHT`] with no exchange in flight.
+const IDLE_ENTRIES_KEPT: usize = 8;
 /// Signalled when a turn is given back or a waiter's token is cancelled.
 static CHANGED: Condvar = Condvar::new();
 /// Threads waiting on [`CHANGED`], counted under the [`IN_FLIGHT`] lock, so that a freed turn
 /// wakes nobody (and makes no system call) when nobody waits.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
 
-fn lock() -> MutexGuard<'static, Option<HashMap<String, usize>>> {
+fn lock() -> MutexGuard<'static, Vec<(Arc<str>, usize)>> {
     IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -43,18 +45,18 @@ pub enum GateError {
 /// A turn at one router; gives it back when dropped.
 #[derive(Debug)]
 pub struct Turn {
-    key: String,
+    key: Arc<str>,
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
         let mut gates = lock();
-        if let Some(map) = gates.as_mut() {
-            if let Some(count) = map.get_mut(&self.key) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    map.remove(&self.key);
-                }
+        if let Some(at) = gates.iter().position(|(key, _)| Arc::ptr_eq(key, &self.key)) {
+            gates[at].1 = gates[at].1.saturating_sub(1);
+            // An idle router's entry stays for its next exchange (no allocation per exchange),
+            // unless the list has grown past a handful of routers.
+            if gates[at].1 == 0 && gates.len() > IDLE_ENTRIES_KEPT {
+                gates.swap_remove(at);
             }
         }
         if WAITING.load(Ordering::Relaxed) > 0 {
@@ -65,8 +67,14 @@ impl Drop for Turn {
 
 /// Waits for a turn at `key` (a `host:port`), until `deadline` or until `cancel` is cancelled.
 pub fn enter(key: &str, deadline: Instant, cancel: &CancelToken) -> Result<Turn, GateError> {
-    // Wakes this wait when the token is cancelled. Taking the lock before notifying means the
-    // wake cannot fall between the waiter's check and its wait.
+    if cancel.is_cancelled() {
+        return Err(GateError::Cancelled);
+    }
+    if let Some(turn) = take_turn(&mut lock(), key) {
+        return Ok(turn);
+    }
+    // The gate is full: wait. The hook wakes this wait when the token is cancelled; taking the
+    // lock before notifying means the wake cannot fall between the waiter's check and its wait.
     let _hook = cancel.on_cancel(|| {
         drop(lock());
         CHANGED.notify_all();
@@ -76,10 +84,8 @@ pub fn enter(key: &str, deadline: Instant, cancel: &CancelToken) -> Result<Turn,
         if cancel.is_cancelled() {
             return Err(GateError::Cancelled);
         }
-        let count = gates.get_or_insert_with(HashMap::new).entry(key.to_string()).or_insert(0);
-        if *count < GATE_WIDTH {
-            *count += 1;
-            return Ok(Turn { key: key.to_string() });
+        if let Some(turn) = take_turn(&mut gates, key) {
+            return Ok(turn);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -91,10 +97,26 @@ pub fn enter(key: &str, deadline: Instant, cancel: &CancelToken) -> Result<Turn,
     }
 }
 
+/// A turn at `key` if the gate has room (counted in `gates`), else `None`.
+fn take_turn(gates: &mut Vec<(Arc<str>, usize)>, key: &str) -> Option<Turn> {
+    match gates.iter_mut().find(|(k, _)| **k == *key) {
+        Some((_, count)) if *count >= GATE_WIDTH => None,
+        Some((k, count)) => {
+            *count += 1;
+            Some(Turn { key: Arc::clone(k) })
+        }
+        None => {
+            let key: Arc<str> = Arc::from(key);
+            gates.push((Arc::clone(&key), 1));
+            Some(Turn { key })
+        }
+    }
+}
+
 /// Exchanges in flight with `key` now (tests).
 #[cfg(test)]
 pub(crate) fn in_flight(key: &str) -> usize {
-    lock().as_ref().and_then(|map| map.get(key).copied()).unwrap_or(0)
+    lock().iter().find(|(k, _)| **k == *key).map_or(0, |(_, count)| *count)
 }
 
 #[cfg(test)]

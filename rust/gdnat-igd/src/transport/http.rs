@@ -147,8 +147,8 @@ fn exchange(
     }
 }
 
-/// One try: resolve the host, connect by the connect timeout, send `request` in one write and
-/// read the answer, all by the total timeout counted from here.
+/// One try: resolve the host, connect and send `request` in one write by the connect timeout,
+/// and read the answer by the total timeout, both counted from here.
 fn attempt(
     target: &HttpUrl,
     url: &str,
@@ -165,14 +165,23 @@ fn attempt(
         ResolveError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) },
         ResolveError::NotFound(detail) => RequestError::Io { url: url.to_string(), detail: format!("host not found: {detail}") },
     })?;
-    let stream = connect_any(&addresses, connect_deadline, &waiter).map_err(|error| match error.kind() {
+    let connect_error = |error: io::Error| match error.kind() {
         ErrorKind::TimedOut if !is_cancelled_io_error(&error) => {
             RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) }
         }
         _ => transfer_error(error, url, total, false),
-    })?;
-    let mut stream = DeadlineStream::from_connected(stream, waiter, started + total);
-    let answer = send_and_read(&mut stream, request, limits.max_body).map_err(|failure| match failure {
+    };
+    // One address (every router URL in practice): the request's write waits for the handshake
+    // (`tcp::start_connect`), two system calls fewer per exchange. Both by the connect deadline.
+    let stream = match addresses.as_slice() {
+        [address] => gdnat_io::tcp::start_connect(*address, connect_deadline, &waiter),
+        _ => connect_any(&addresses, connect_deadline, &waiter),
+    }
+    .map_err(connect_error)?;
+    let mut stream = DeadlineStream::from_connected(stream, waiter, connect_deadline);
+    stream.write_all(request).map_err(connect_error)?;
+    stream.set_deadline(started + total);
+    let answer = read_answer(&mut stream, limits.max_body).map_err(|failure| match failure {
         Failure::Io { error, answered } => transfer_error(error, url, total, answered),
         Failure::Answer(error) => answer_error(error, url, limits.max_body),
     })?;
@@ -203,7 +212,7 @@ fn connect_any(addresses: &[SocketAddr], deadline: Instant, waiter: &Waiter) -> 
     Err(last_error)
 }
 
-/// Why [`send_and_read`] got no answer.
+/// Why [`read_answer`] got no answer.
 enum Failure {
     /// The connection failed; `answered` when some of the answer had come.
     Io { error: io::Error, answered: bool },
@@ -211,10 +220,9 @@ enum Failure {
     Answer(ResponseError),
 }
 
-/// Sends `request` in one write, then reads the answer until it is complete (the rest of the
+/// Reads the answer to the request just sent, until it is complete (the rest of the
 /// connection is not read).
-fn send_and_read(stream: &mut DeadlineStream, request: &[u8], max_body: usize) -> Result<wire::Response, Failure> {
-    stream.write_all(request).map_err(|error| Failure::Io { error, answered: false })?;
+fn read_answer(stream: &mut DeadlineStream, max_body: usize) -> Result<wire::Response, Failure> {
     // The request went out this instant; its answer cannot be there yet (on a LAN it comes a
     // fraction of a millisecond later), so wait before the first read.
     stream.wait_readable().map_err(|error| Failure::Io { error, answered: false })?;
