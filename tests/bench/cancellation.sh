@@ -205,6 +205,12 @@ header = [
 text = "\n".join(header + table)
 print(text)
 print(f"{passed} passed, {failed} failed")
+missing = [key for _, key, *_ in rows if not samples.get(key)]
+if missing:
+    # A measure whose every run failed (no build, no Godot, a broken scenario) is a failed
+    # benchmark, with or without --check, and its table is never written into the docs.
+    print(f"cancellation.sh: no samples for {', '.join(missing)}: every run of those failed (see the logs above); docs not written", file=sys.stderr)
+    sys.exit(1)
 if write_docs == "1":
     # The marked section is replaced by tests/docs/generated.py, the one writer of generated
     # sections (it fails unless the doc has exactly one section of this command).

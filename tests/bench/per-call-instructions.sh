@@ -65,7 +65,8 @@ SIMGW="$TARGET_DIR/release/gdnat-simgw"
 WORK=$(mktemp -d /tmp/gdnat-per-call.XXXXXX)
 SIM_PID=
 cleanup() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+    # (`|| true`: under `set -e` the status of the killed gateway, 143, would become the script's.)
+    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && { wait "$SIM_PID" 2>/dev/null || true; }
     rm -rf "$WORK"
 }
 trap cleanup EXIT
