@@ -3,8 +3,9 @@
 //! The UPnP IGD client core of gdnat. It has no Godot dependency.
 //!
 //! Layers, each depending only on the ones above it:
-//! 1. [`proto`]: sans-I/O code. Build and parse SSDP, device descriptions and SOAP.
-//! 2. [`transport`]: a socket2 UDP socket for SSDP and a ureq HTTP client, each bounded in
+//! 1. [`proto`]: sans-I/O code. Build and parse SSDP, HTTP, device descriptions and SOAP.
+//! 2. [`transport`]: a socket2 UDP socket for SSDP and an HTTP client of its own (on
+//!    `gdnat_io`'s `DeadlineStream`, reading answers with `proto::http`), each bounded in
 //!    time and size.
 //! 3. [`client`]: discovery, per-device gateway validation and the port-mapping operations,
 //!    as a blocking API.
