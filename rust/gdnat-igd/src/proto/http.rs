@@ -172,29 +172,23 @@ impl ResponseReader {
         if !matches!(self.stage, Stage::Head { .. }) {
             return self.feed_body(bytes);
         }
-        if self.pending.is_empty() {
-            // The usual case, a head that arrives in one read: parsed where it is, not copied.
-            return match self.read_heads(bytes, false)? {
-                HeadEnd::Final(end) => self.feed_body(&bytes[end..]),
-                HeadEnd::Incomplete(start) => {
-                    self.pending.extend_from_slice(&bytes[start..]);
-                    self.stage = Stage::Head { scanned: self.pending.len() };
-                    Ok(false)
-                }
-            };
+        // The usual case, a head that arrives in one read, is parsed where it is, not copied.
+        let mut pending = std::mem::take(&mut self.pending);
+        let copied = !pending.is_empty();
+        if copied {
+            pending.extend_from_slice(bytes);
         }
-        self.pending.extend_from_slice(bytes);
-        let pending = std::mem::take(&mut self.pending);
-        let read = self.read_heads(&pending, false);
-        self.pending = pending;
-        match read? {
-            HeadEnd::Final(end) => {
-                let rest = std::mem::take(&mut self.pending);
-                self.feed_body(&rest[end..])
-            }
+        let buffer = if copied { &pending[..] } else { bytes };
+        match self.read_heads(buffer, false)? {
+            HeadEnd::Final(end) => self.feed_body(&buffer[end..]),
             HeadEnd::Incomplete(start) => {
-                self.pending.drain(..start);
-                self.stage = Stage::Head { scanned: self.pending.len() };
+                if copied {
+                    pending.drain(..start);
+                } else {
+                    pending.extend_from_slice(&bytes[start..]);
+                }
+                self.stage = Stage::Head { scanned: pending.len() };
+                self.pending = pending;
                 Ok(false)
             }
         }
