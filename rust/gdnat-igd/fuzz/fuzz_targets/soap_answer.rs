@@ -3,7 +3,7 @@
 //! `errorCode` text is read as C's `sscanf("%d")` would.
 #![no_main]
 
-use gdnat_igd::proto::soap::{build_request, parse_answer, parse_error_code, value_of, SoapAnswer};
+use gdnat_igd::proto::soap::{build_request, envelope_len, parse_answer, parse_error_code, value_of, SoapAnswer};
 use libfuzzer_sys::fuzz_target;
 
 /// Most leaves kept from one answer (soap.rs).
@@ -50,7 +50,10 @@ fn check_round_trip(value: &str) {
     if value.chars().any(|c| (c.is_control() && c != '\t' && c != '\n') || c == '\u{fffe}' || c == '\u{ffff}') {
         return;
     }
-    let request = build_request("urn:schemas-upnp-org:service:WANIPConnection:1", "AddPortMapping", &[("NewPortMappingDescription", value)]);
+    let service = "urn:schemas-upnp-org:service:WANIPConnection:1";
+    let args = [("NewPortMappingDescription", value)];
+    let request = build_request(service, "AddPortMapping", &args);
+    assert_eq!(envelope_len(service, "AddPortMapping", &args), request.len(), "the stated length is not the envelope's");
     match parse_answer(&request) {
         Ok(SoapAnswer::Values(values)) => {
             assert_eq!(value_of(&values, "NewPortMappingDescription"), Some(value), "value did not round-trip");

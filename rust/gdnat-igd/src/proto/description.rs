@@ -97,8 +97,8 @@ pub fn parse_description(xml: &str) -> Description {
     let mut first_friendly_name: Option<String> = None;
     let result = walk(xml, |node| match node {
         Node::Leaf(path, value) => {
-            let name = path.last().map(String::as_str).unwrap_or_default();
-            let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
+            let name = path.last().unwrap_or_default();
+            let parent = path.len().checked_sub(2).and_then(|i| path.get(i));
             let value = bounded(value.trim());
             match (name, parent) {
                 ("URLBase", _) if description.url_base.is_none() && !value.is_empty() => description.url_base = Some(value),
@@ -115,7 +115,7 @@ pub fn parse_description(xml: &str) -> Description {
             }
         }
         Node::End(path) => {
-            if path.last().map(String::as_str) == Some("service") {
+            if path.last() == Some("service") {
                 let service = std::mem::take(&mut current);
                 if description.services.len() < MAX_SERVICES && !service.service_type.is_empty() {
                     description.services.push(service);

@@ -45,28 +45,67 @@ pub mod actions {
 
 /// Escapes `& < > " '` for element content.
 pub fn xml_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
+    let mut out = String::with_capacity(escaped_len(value));
     push_escaped(&mut out, value);
     out
 }
 
+/// Where an envelope is written: a `String`, or the request's bytes.
+trait Sink {
+    fn put(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// The escape of one of the five characters [`xml_escape`] replaces.
+fn escape_of(byte: u8) -> Option<&'static str> {
+    match byte {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\'' => Some("&apos;"),
+        _ => None,
+    }
+}
+
+/// How many bytes escaping each byte adds: 0 for all but the five of [`escape_of`] (a table,
+/// so that measuring and searching a value cost a load per byte rather than five compares).
+const ESCAPE_GROWTH: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'&' as usize] = 4;
+    table[b'<' as usize] = 3;
+    table[b'>' as usize] = 3;
+    table[b'"' as usize] = 5;
+    table[b'\'' as usize] = 5;
+    table
+};
+
 /// Appends `value` to `out`, escaped as [`xml_escape`] does (no intermediate string).
-fn push_escaped(out: &mut String, value: &str) {
+fn push_escaped(out: &mut impl Sink, value: &str) {
     let mut rest = value;
-    // A byte search: the five are ASCII, so each one found is a character of its own (a
-    // `char` pattern decodes every character, which cost more than the rest of the envelope).
-    while let Some(at) = rest.bytes().position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')) {
-        out.push_str(&rest[..at]);
-        out.push_str(match rest.as_bytes()[at] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            _ => "&apos;",
-        });
+    // The five are ASCII, so each one found is a character of its own.
+    while let Some(at) = rest.bytes().position(|b| ESCAPE_GROWTH[usize::from(b)] != 0) {
+        out.put(&rest[..at]);
+        out.put(escape_of(rest.as_bytes()[at]).unwrap_or_default());
         rest = &rest[at + 1..];
     }
-    out.push_str(rest);
+    out.put(rest);
+}
+
+/// The length of `value` once escaped by [`xml_escape`].
+fn escaped_len(value: &str) -> usize {
+    value.len() + value.bytes().map(|b| usize::from(ESCAPE_GROWTH[usize::from(b)])).sum::<usize>()
 }
 
 /// The value of the `SOAPAction` header, quotes included: `"<service type>#<action>"`.
@@ -74,38 +113,54 @@ pub fn soap_action_header(service_type: &str, action: &str) -> String {
     format!("\"{service_type}#{action}\"")
 }
 
+/// The fixed text of an envelope before the action's name.
+const ENVELOPE_START: [&str; 5] =
+    ["<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"", ENVELOPE_NS, "\" s:encodingStyle=\"", ENCODING_STYLE, "\"><s:Body><u:"];
+/// The fixed text of an envelope after the action's closing name.
+const ENVELOPE_END: &str = "></s:Body></s:Envelope>\r\n";
+
 /// A request envelope: XML declaration, `s:Envelope`, `s:Body`, `<u:Action xmlns:u="type">`, one
 /// child per argument in the given order, every value (and the service type) XML-escaped.
 pub fn build_request(service_type: &str, action: &str, args: &[(&str, &str)]) -> String {
+    let mut body = String::with_capacity(envelope_len(service_type, action, args));
+    write_envelope(&mut body, service_type, action, args);
+    body
+}
+
+/// The length in bytes of the envelope [`build_request`] builds, without building it (an HTTP
+/// request states it before the body).
+pub fn envelope_len(service_type: &str, action: &str, args: &[(&str, &str)]) -> usize {
+    let fixed: usize = ENVELOPE_START.iter().map(|piece| piece.len()).sum::<usize>() + " xmlns:u=\"".len() + "\">".len() + "</u:".len();
+    let args_len: usize = args.iter().map(|(name, value)| 2 * name.len() + "<></>".len() + escaped_len(value)).sum();
+    fixed + 2 * action.len() + escaped_len(service_type) + args_len + ENVELOPE_END.len()
+}
+
+/// Appends the envelope of [`build_request`] to `out` (the request's bytes, so the body is
+/// written once, where it is sent from).
+pub fn write_envelope_bytes(out: &mut Vec<u8>, service_type: &str, action: &str, args: &[(&str, &str)]) {
+    write_envelope(out, service_type, action, args);
+}
+
+fn write_envelope(out: &mut impl Sink, service_type: &str, action: &str, args: &[(&str, &str)]) {
     // Pushed piece by piece into one buffer of the right size: `format!` per piece was about
     // a seventh of a SOAP call's instructions (docs/benchmarks.md, "Cost of one add/delete call").
-    let pieces = [
-        "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"",
-        ENVELOPE_NS,
-        "\" s:encodingStyle=\"",
-        ENCODING_STYLE,
-        "\"><s:Body><u:",
-    ];
-    let args_len: usize = args.iter().map(|(name, value)| 2 * name.len() + value.len() + 5).sum();
-    let mut body = String::with_capacity(pieces.iter().map(|p| p.len()).sum::<usize>() + 2 * action.len() + service_type.len() + args_len + 64);
-    pieces.iter().for_each(|piece| body.push_str(piece));
-    body.push_str(action);
-    body.push_str(" xmlns:u=\"");
-    push_escaped(&mut body, service_type);
-    body.push_str("\">");
+    ENVELOPE_START.iter().for_each(|piece| out.put(piece));
+    out.put(action);
+    out.put(" xmlns:u=\"");
+    push_escaped(out, service_type);
+    out.put("\">");
     for (name, value) in args {
-        body.push('<');
-        body.push_str(name);
-        body.push('>');
-        push_escaped(&mut body, value);
-        body.push_str("</");
-        body.push_str(name);
-        body.push('>');
+        out.put("<");
+        out.put(name);
+        out.put(">");
+        push_escaped(out, value);
+        out.put("</");
+        out.put(name);
+        out.put(">");
     }
-    body.push_str("</u:");
-    body.push_str(action);
-    body.push_str("></s:Body></s:Envelope>\r\n");
-    body
+    out.put("</u:");
+    out.put(action);
+    out.put(ENVELOPE_END);
 }
 
 /// A SOAP answer: its leaf values, or the router's fault.
@@ -134,7 +189,7 @@ pub fn parse_answer(body: &str) -> Result<SoapAnswer, String> {
     let mut error_description = String::new();
     let result = walk(body, |node| {
         if let Node::Leaf(path, value) = node {
-            let name = path.last().map(String::as_str).unwrap_or_default();
+            let name = path.last().unwrap_or_default();
             match name {
                 "errorCode" if error_code.is_none() => error_code = Some(parse_error_code(value)),
                 "errorDescription" if error_description.is_empty() => error_description = value.trim().to_string(),
@@ -216,6 +271,25 @@ mod tests {
             SoapAnswer::Values(values) => assert_eq!(value_of(&values, "NewPortMappingDescription"), Some("<a & \"b\" 'c'>")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_envelope_length_is_stated_before_it_is_built() {
+        let services = ["urn:schemas-upnp-org:service:WANIPConnection:2", "urn:<&>\"'", ""];
+        let values = ["", "7777", "gdnat bench", "<a & \"b\" 'c'>", "&&&&", "é ü 漢字 <>", "'"];
+        for service in services {
+            for value in values {
+                let args = [("NewRemoteHost", ""), ("NewPortMappingDescription", value), ("NewLeaseDuration", "0")];
+                let built = build_request(service, "AddPortMapping", &args);
+                assert_eq!(envelope_len(service, "AddPortMapping", &args), built.len(), "{service:?} {value:?}");
+                let mut bytes = Vec::new();
+                write_envelope_bytes(&mut bytes, service, "AddPortMapping", &args);
+                assert_eq!(bytes, built.as_bytes());
+            }
+            assert_eq!(envelope_len(service, "GetExternalIPAddress", &[]), build_request(service, "GetExternalIPAddress", &[]).len());
+        }
+        assert_eq!(xml_escape("<a & \"b\" 'c'>"), "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;");
+        assert_eq!(escaped_len("<a & \"b\" 'c'>"), xml_escape("<a & \"b\" 'c'>").len());
     }
 
     #[test]

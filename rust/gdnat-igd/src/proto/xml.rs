@@ -1,6 +1,8 @@
 //! A tolerant walk over an XML document that ignores namespace prefixes, shared by the
 //! description and SOAP parsers.
 
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -9,18 +11,96 @@ const MAX_DEPTH: usize = 128;
 /// Longest text kept per element; the rest is dropped.
 const MAX_TEXT: usize = 16 * 1024;
 
-/// What the walk reports, with the local names of the open elements (outermost first, the
-/// element concerned last).
-pub(crate) enum Node<'a> {
-    /// An element ended that had no child elements, with its text (entities resolved).
-    Leaf(&'a [String], &'a str),
-    /// An element ended (reported after `Leaf` for leaves).
-    End(&'a [String]),
+/// The local names of the open elements, outermost first, the element concerned last.
+#[derive(Clone, Copy)]
+pub(crate) struct Path<'p> {
+    /// The names one after the other.
+    names: &'p str,
+    /// Where each name ends in `names`.
+    ends: &'p [usize],
 }
 
-struct Open {
-    text: String,
-    has_child: bool,
+impl<'p> Path<'p> {
+    /// How many elements are open.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The name of the `index`-th open element (0 is the outermost).
+    pub(crate) fn get(&self, index: usize) -> Option<&'p str> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        self.names.get(start..end)
+    }
+
+    /// The name of the element concerned.
+    pub(crate) fn last(&self) -> Option<&'p str> {
+        self.len().checked_sub(1).and_then(|index| self.get(index))
+    }
+}
+
+/// What the walk reports.
+pub(crate) enum Node<'p> {
+    /// An element ended that had no child elements, with its text (entities resolved).
+    Leaf(Path<'p>, &'p str),
+    /// An element ended (reported after `Leaf` for leaves).
+    End(Path<'p>),
+}
+
+/// The open elements: their local names in one buffer (two allocations per document, however
+/// many elements it has), and the text of the innermost one while it may still be a leaf.
+struct OpenElements<'a> {
+    names: String,
+    ends: Vec<usize>,
+    /// Text of the innermost element, borrowed from the document until a second piece (or an
+    /// entity, or a line end to normalise) makes it owned.
+    text: Cow<'a, str>,
+    /// Whether the innermost element has had no child element so far.
+    leaf: bool,
+}
+
+impl<'a> OpenElements<'a> {
+    fn path(&self) -> Path<'_> {
+        Path { names: &self.names, ends: &self.ends }
+    }
+
+    /// Opens an element. A start tag deeper than [`MAX_DEPTH`] is an error (an empty-element
+    /// tag closes at once, so it never makes the nesting deeper).
+    fn open(&mut self, local_name: &str, start_tag: bool) -> Result<(), String> {
+        if start_tag && self.ends.len() >= MAX_DEPTH {
+            return Err(format!("elements nested deeper than {MAX_DEPTH}"));
+        }
+        self.names.push_str(local_name);
+        self.ends.push(self.names.len());
+        self.text = Cow::Borrowed("");
+        self.leaf = true;
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.ends.pop();
+        self.names.truncate(self.ends.last().copied().unwrap_or(0));
+        // The parent has had a child: its text no longer matters.
+        self.leaf = false;
+        self.text = Cow::Borrowed("");
+    }
+
+    /// Adds text to the innermost element, if it may still be a leaf, up to [`MAX_TEXT`].
+    fn append(&mut self, text: Cow<'a, str>) {
+        if !self.leaf || self.ends.is_empty() || text.is_empty() {
+            return;
+        }
+        if self.text.is_empty() && text.len() <= MAX_TEXT {
+            self.text = text;
+            return;
+        }
+        let room = MAX_TEXT.saturating_sub(self.text.len());
+        let mut end = room.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.to_mut().push_str(&text[..end]);
+    }
 }
 
 /// Walks `xml`, calling `visit` for every leaf and every end of element. Stops at the first
@@ -29,80 +109,54 @@ pub(crate) fn walk(xml: &str, mut visit: impl FnMut(Node<'_>)) -> Result<(), Str
     let mut reader = Reader::from_str(xml);
     // Routers write "AT&T" unescaped; keep such a bare `&` as text instead of failing.
     reader.config_mut().allow_dangling_amp = true;
-    let mut names: Vec<String> = Vec::new();
-    let mut open: Vec<Open> = Vec::new();
+    let mut open =
+        OpenElements { names: String::with_capacity(128), ends: Vec::with_capacity(16), text: Cow::Borrowed(""), leaf: false };
     loop {
         let event = reader.read_event().map_err(|e| format!("{e} at byte {}", reader.error_position()))?;
         match event {
-            Event::Start(start) => {
-                if names.len() >= MAX_DEPTH {
-                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
-                }
-                if let Some(parent) = open.last_mut() {
-                    parent.has_child = true;
-                }
-                names.push(start.local_name().as_ref().to_string());
-                open.push(Open { text: String::new(), has_child: false });
-            }
+            Event::Start(start) => open.open(start.local_name().as_ref(), true)?,
             Event::Empty(start) => {
-                if let Some(parent) = open.last_mut() {
-                    parent.has_child = true;
-                }
-                names.push(start.local_name().as_ref().to_string());
-                visit(Node::Leaf(&names, ""));
-                visit(Node::End(&names));
-                names.pop();
+                open.open(start.local_name().as_ref(), false)?;
+                visit(Node::Leaf(open.path(), ""));
+                visit(Node::End(open.path()));
+                open.close();
             }
             Event::End(_) => {
-                let Some(element) = open.pop() else {
+                if open.ends.is_empty() {
                     return Err("end tag without a start tag".into());
-                };
-                if !element.has_child {
-                    visit(Node::Leaf(&names, &element.text));
                 }
-                visit(Node::End(&names));
-                names.pop();
+                if open.leaf {
+                    let text = std::mem::take(&mut open.text);
+                    visit(Node::Leaf(open.path(), &text));
+                }
+                visit(Node::End(open.path()));
+                open.close();
             }
-            Event::Text(text) => append(&mut open, &text.xml10_content()),
-            Event::CData(data) => append(&mut open, &data.xml10_content()),
+            Event::Text(text) => open.append(text.xml10_content()),
+            Event::CData(data) => open.append(data.xml10_content()),
             Event::GeneralRef(reference) => {
                 let name = reference.xml10_content();
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(ch)) => ch.to_string(),
+                let resolved: Cow<'_, str> = match reference.resolve_char_ref() {
+                    Ok(Some(ch)) => ch.to_string().into(),
                     Ok(None) => match name.as_ref() {
                         "lt" => "<".into(),
                         "gt" => ">".into(),
                         "amp" => "&".into(),
                         "apos" => "'".into(),
                         "quot" => "\"".into(),
-                        other => format!("&{other};"),
+                        other => format!("&{other};").into(),
                     },
-                    Err(_) => format!("&{name};"),
+                    Err(_) => format!("&{name};").into(),
                 };
-                append(&mut open, &resolved);
+                open.append(resolved);
             }
             Event::Eof => {
-                return match names.last() {
+                return match open.path().last() {
                     Some(name) => Err(format!("document ends inside <{name}>")),
                     None => Ok(()),
                 };
             }
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
-        }
-    }
-}
-
-fn append(open: &mut [Open], text: &str) {
-    if let Some(element) = open.last_mut() {
-        let room = MAX_TEXT.saturating_sub(element.text.len());
-        if text.len() <= room {
-            element.text.push_str(text);
-        } else {
-            let mut end = room;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            element.text.push_str(&text[..end]);
         }
     }
 }
@@ -115,7 +169,8 @@ mod tests {
         let mut found = Vec::new();
         let result = walk(xml, |node| {
             if let Node::Leaf(path, value) = node {
-                found.push((path.join("/"), value.to_string()));
+                let names: Vec<&str> = (0..path.len()).filter_map(|i| path.get(i)).collect();
+                found.push((names.join("/"), value.to_string()));
             }
         });
         (found, result)
