@@ -8,6 +8,7 @@ use crate::error::{
     GetGenericPortMappingEntryError, GetSpecificPortMappingEntryError, GetStatusInfoError, RequestError,
 };
 use crate::proto::address::check_external_address;
+use crate::proto::decimal::Decimal;
 use crate::proto::soap::{actions, value_of};
 
 /// Most characters of an unusable external address kept in the error (untrusted text).
@@ -112,24 +113,25 @@ impl CancellableGateway<'_> {
 
     /// AddPortMapping.
     pub fn add_port_mapping(&self, request: &PortMappingRequest) -> Result<(), AddPortMappingError> {
-        let values = mapping_values(request);
-        self.call(actions::ADD_PORT_MAPPING, &mapping_args(&values)).map_err(CallError::into_op::<AddPortMappingError>)?;
+        let numbers = MappingNumbers::of(request);
+        self.call(actions::ADD_PORT_MAPPING, &mapping_args(request, &numbers)).map_err(CallError::into_op::<AddPortMappingError>)?;
         Ok(())
     }
 
     /// AddAnyPortMapping (IGD v2): the router picks a free external port near the requested
     /// one and returns it.
     pub fn add_any_port_mapping(&self, request: &PortMappingRequest) -> Result<u16, AddAnyPortMappingError> {
-        let values = mapping_values(request);
-        let answer = self.call(actions::ADD_ANY_PORT_MAPPING, &mapping_args(&values)).map_err(CallError::into_op::<AddAnyPortMappingError>)?;
+        let numbers = MappingNumbers::of(request);
+        let answer =
+            self.call(actions::ADD_ANY_PORT_MAPPING, &mapping_args(request, &numbers)).map_err(CallError::into_op::<AddAnyPortMappingError>)?;
         let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(fields.port("NewReservedPort")?)
     }
 
     /// DeletePortMapping with the wildcard remote host.
     pub fn delete_port_mapping(&self, external_port: u16, protocol: Protocol) -> Result<(), DeletePortMappingError> {
-        let port = external_port.to_string();
-        let args = key_args(&port, protocol);
+        let port = Decimal::of(external_port.into());
+        let args = key_args(port.as_str(), protocol);
         self.call(actions::DELETE_PORT_MAPPING, &args).map_err(CallError::into_op::<DeletePortMappingError>)?;
         Ok(())
     }
@@ -169,8 +171,8 @@ impl CancellableGateway<'_> {
         external_port: u16,
         protocol: Protocol,
     ) -> Result<PortMappingEntry, GetSpecificPortMappingEntryError> {
-        let port = external_port.to_string();
-        let args = key_args(&port, protocol);
+        let port = Decimal::of(external_port.into());
+        let args = key_args(port.as_str(), protocol);
         let answer = self.call(actions::GET_SPECIFIC_PORT_MAPPING_ENTRY, &args).map_err(CallError::into_op::<GetSpecificPortMappingEntryError>)?;
         let fields = Fields { values: &answer, url: &self.gateway.control_url };
         Ok(PortMappingEntry {
@@ -205,23 +207,39 @@ impl CancellableGateway<'_> {
 }
 
 /// The eight AddPortMapping values as strings, in argument order.
-fn mapping_values(request: &PortMappingRequest) -> [String; 8] {
-    [
-        request.remote_host.clone(),
-        request.external_port.to_string(),
-        request.protocol.as_str().to_string(),
-        request.internal_port.to_string(),
-        request.internal_client.clone(),
-        "1".to_string(),
-        request.description.clone(),
-        request.lease_seconds.to_string(),
-    ]
+/// The numbers among an AddPortMapping's arguments, as text.
+struct MappingNumbers {
+    external_port: Decimal,
+    internal_port: Decimal,
+    lease_seconds: Decimal,
 }
 
-fn mapping_args(values: &[String; 8]) -> [(&'static str, &str); 8] {
+impl MappingNumbers {
+    fn of(request: &PortMappingRequest) -> Self {
+        Self {
+            external_port: Decimal::of(request.external_port.into()),
+            internal_port: Decimal::of(request.internal_port.into()),
+            lease_seconds: Decimal::of(request.lease_seconds.into()),
+        }
+    }
+}
+
+/// The arguments of AddPortMapping and AddAnyPortMapping, in [`actions::ADD_PORT_MAPPING_ARGS`]
+/// order.
+fn mapping_args<'a>(request: &'a PortMappingRequest, numbers: &'a MappingNumbers) -> [(&'static str, &'a str); 8] {
+    let values = [
+        request.remote_host.as_str(),
+        numbers.external_port.as_str(),
+        request.protocol.as_str(),
+        numbers.internal_port.as_str(),
+        request.internal_client.as_str(),
+        "1",
+        request.description.as_str(),
+        numbers.lease_seconds.as_str(),
+    ];
     let mut args = [("", ""); 8];
     for (slot, (name, value)) in args.iter_mut().zip(actions::ADD_PORT_MAPPING_ARGS.iter().zip(values)) {
-        *slot = (*name, value.as_str());
+        *slot = (*name, value);
     }
     args
 }
@@ -273,5 +291,28 @@ impl Fields<'_> {
             Some(text) if text.eq_ignore_ascii_case("false") || text.eq_ignore_ascii_case("no") => Ok(false),
             Some(text) => Err(self.invalid(NAME, text)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_arguments_come_in_the_order_routers_expect() {
+        let request = PortMappingRequest {
+            remote_host: String::new(),
+            external_port: 40_000,
+            protocol: Protocol::Udp,
+            internal_port: 40_001,
+            internal_client: "10.77.0.2".into(),
+            description: "gdnat".into(),
+            lease_seconds: 3600,
+        };
+        let numbers = MappingNumbers::of(&request);
+        let args = mapping_args(&request, &numbers);
+        let expected = ["", "40000", "UDP", "40001", "10.77.0.2", "1", "gdnat", "3600"];
+        assert_eq!(args.map(|(name, _)| name), actions::ADD_PORT_MAPPING_ARGS);
+        assert_eq!(args.map(|(_, value)| value), expected);
     }
 }

@@ -3,7 +3,7 @@
 use crate::cancel::CancelToken;
 use crate::client::HttpLimits;
 use crate::error::{Fault, RequestError};
-use crate::proto::soap::{build_request, parse_answer, soap_action_header, SoapAnswer};
+use crate::proto::soap::{parse_answer, SoapAnswer};
 use crate::transport::http;
 
 /// Why a SOAP call gave no values.
@@ -37,9 +37,7 @@ pub(crate) fn call(
     limits: &HttpLimits,
     cancel: &CancelToken,
 ) -> Result<Vec<(String, String)>, CallError> {
-    let body = build_request(service_type, action, args);
-    let response = http::post_soap(control_url, &soap_action_header(service_type, action), &body, limits, cancel)
-        .map_err(CallError::Request)?;
+    let response = http::post_soap_call(control_url, service_type, action, args, limits, cancel).map_err(CallError::Request)?;
     let status = response.status;
     let text = response.into_text();
     let url = || control_url.to_string();

@@ -9,6 +9,7 @@
 //! body at the caller's limit, a chunk's size line and trailer at [`MAX_CHUNK_LINE`] and
 //! [`MAX_TRAILER`]. Nothing here panics on any input (fuzzed: `fuzz/fuzz_targets/http_answer.rs`).
 
+use super::decimal::Decimal;
 use super::url::HttpUrl;
 
 /// Largest response head (status line and headers) accepted; a router's is a few hundred bytes.
@@ -33,14 +34,21 @@ pub fn get_request(url: &HttpUrl, user_agent: &str) -> Vec<u8> {
 /// (sent in one write, so a single-threaded router reads the whole request at once).
 pub fn soap_request(url: &HttpUrl, user_agent: &str, soap_action: &str, body: &str) -> Vec<u8> {
     let mut request = Vec::with_capacity(256 + soap_action.len() + body.len());
-    push_head_start(&mut request, "POST", url, user_agent);
-    request.extend_from_slice(b"Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: ");
-    request.extend_from_slice(soap_action.as_bytes());
-    request.extend_from_slice(b"\r\nConnection: close\r\nContent-Length: ");
-    push_decimal(&mut request, body.len() as u64);
-    request.extend_from_slice(b"\r\n\r\n");
+    push_soap_head(&mut request, url, user_agent, &[soap_action], body.len());
     request.extend_from_slice(body.as_bytes());
     request
+}
+
+/// Appends the head of [`soap_request`] for a body of `body_len` bytes, the `SOAPAction` value
+/// being the pieces of `soap_action` one after the other (so the caller needs no string for
+/// it); the body is to be appended next.
+pub fn push_soap_head(request: &mut Vec<u8>, url: &HttpUrl, user_agent: &str, soap_action: &[&str], body_len: usize) {
+    push_head_start(request, "POST", url, user_agent);
+    request.extend_from_slice(b"Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: ");
+    soap_action.iter().for_each(|piece| request.extend_from_slice(piece.as_bytes()));
+    request.extend_from_slice(b"\r\nConnection: close\r\nContent-Length: ");
+    push_decimal(request, body_len as u64);
+    request.extend_from_slice(b"\r\n\r\n");
 }
 
 fn push_head_start(request: &mut Vec<u8>, method: &str, url: &HttpUrl, user_agent: &str) {
@@ -56,21 +64,9 @@ fn push_head_start(request: &mut Vec<u8>, method: &str, url: &HttpUrl, user_agen
     }
 }
 
-/// Appends `value` in decimal (without the formatting machinery, which costs more than the
-/// rest of a request head).
+/// Appends `value` in decimal.
 fn push_decimal(out: &mut Vec<u8>, value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(Decimal::of(value).as_str().as_bytes());
 }
 
 /// Why an answer could not be read. The transport names the URL and turns these into

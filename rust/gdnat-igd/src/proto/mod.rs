@@ -4,6 +4,7 @@
 //! input; parsers return `None` or an error for what they cannot read.
 
 pub mod address;
+pub(crate) mod decimal;
 pub mod description;
 pub mod http;
 pub mod soap;

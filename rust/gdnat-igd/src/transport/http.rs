@@ -21,12 +21,13 @@ use gdnat_io::tcp::DeadlineStream;
 use gdnat_io::wait::is_cancelled_io_error;
 use gdnat_io::{WaitError, Waiter};
 
+use super::endpoint::{self, Endpoint};
 use super::gate::{self, GateError};
 use super::resolver::{self, ResolveError};
 use crate::cancel::CancelToken;
 use crate::error::RequestError;
 use crate::proto::http::{self as wire, ResponseError, ResponseReader};
-use crate::proto::url::HttpUrl;
+use crate::proto::soap;
 use crate::types::HttpLimits;
 
 /// The User-Agent sent with every request.
@@ -56,9 +57,9 @@ impl HttpResponse {
     }
 }
 
-/// Parses a URL, or `InvalidUrl`.
-fn checked_url(url: &str) -> Result<HttpUrl, RequestError> {
-    HttpUrl::parse(url).map_err(|reason| RequestError::InvalidUrl { url: url.to_string(), reason })
+/// The endpoint of a URL ([`endpoint::prepare`]), or `InvalidUrl`.
+fn checked_url(url: &str) -> Result<std::rc::Rc<Endpoint>, RequestError> {
+    endpoint::prepare(url).map_err(|reason| RequestError::InvalidUrl { url: url.to_string(), reason })
 }
 
 /// Longest timeout honoured; larger values are clamped so deadlines cannot overflow.
@@ -69,8 +70,8 @@ const READ_SIZE: usize = 4 * 1024;
 
 /// `GET url` (a device description). Cancelling `cancel` ends it at once with `Cancelled`.
 pub fn get(url: &str, limits: &HttpLimits, cancel: &CancelToken) -> Result<HttpResponse, RequestError> {
-    let parsed = checked_url(url)?;
-    exchange(&parsed, url, &wire::get_request(&parsed, USER_AGENT), limits, cancel)
+    let target = checked_url(url)?;
+    exchange(&target, url, &wire::get_request(&target.url, USER_AGENT), limits, cancel)
 }
 
 /// `POST url` with a SOAP body, `SOAPAction: <soap_action>` (already quoted),
@@ -84,11 +85,35 @@ pub fn post_soap(
     limits: &HttpLimits,
     cancel: &CancelToken,
 ) -> Result<HttpResponse, RequestError> {
-    let parsed = checked_url(url)?;
+    let target = checked_url(url)?;
     if body.len() > limits.max_soap_request {
         return Err(RequestError::RequestTooLarge { size: body.len(), limit: limits.max_soap_request });
     }
-    exchange(&parsed, url, &wire::soap_request(&parsed, USER_AGENT, soap_action, body), limits, cancel)
+    exchange(&target, url, &wire::soap_request(&target.url, USER_AGENT, soap_action, body), limits, cancel)
+}
+
+/// A SOAP call: `action` of `service_type` with `args`, posted to `url` as [`post_soap`]
+/// posts the envelope of [`soap::build_request`] with the `SOAPAction` of
+/// [`soap::soap_action_header`], but with the request's head and envelope written straight
+/// into the bytes that are sent. An envelope larger than `limits.max_soap_request` is
+/// `RequestTooLarge` and nothing is sent.
+pub fn post_soap_call(
+    url: &str,
+    service_type: &str,
+    action: &str,
+    args: &[(&str, &str)],
+    limits: &HttpLimits,
+    cancel: &CancelToken,
+) -> Result<HttpResponse, RequestError> {
+    let target = checked_url(url)?;
+    let body_len = soap::envelope_len(service_type, action, args);
+    if body_len > limits.max_soap_request {
+        return Err(RequestError::RequestTooLarge { size: body_len, limit: limits.max_soap_request });
+    }
+    let mut request = Vec::with_capacity(256 + target.url.path.len() + target.url.host.len() + service_type.len() + body_len);
+    wire::push_soap_head(&mut request, &target.url, USER_AGENT, &["\"", service_type, "#", action, "\""], body_len);
+    soap::write_envelope_bytes(&mut request, service_type, action, args);
+    exchange(&target, url, &request, limits, cancel)
 }
 
 /// Pauses before the retries of an exchange whose connection was refused or reset before any
@@ -111,14 +136,14 @@ fn is_retryable(error: &RequestError) -> bool {
 /// `limits.total_timeout` (`Timeout`); cancelling ends the wait, a pause or the exchange at once
 /// (`Cancelled`).
 fn exchange(
-    target: &HttpUrl,
+    target: &Endpoint,
     url: &str,
     request: &[u8],
     limits: &HttpLimits,
     cancel: &CancelToken,
 ) -> Result<HttpResponse, RequestError> {
     let total = limits.total_timeout.min(MAX_TIMEOUT);
-    let _turn = gate::enter(&target.authority(), Instant::now() + total, cancel).map_err(|error| match error {
+    let _turn = gate::enter(&target.gate_key, Instant::now() + total, cancel).map_err(|error| match error {
         GateError::Cancelled => RequestError::Cancelled,
         GateError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(total) },
     })?;
@@ -150,7 +175,7 @@ fn exchange(
 /// One try: resolve the host, connect and send `request` in one write by the connect timeout,
 /// and read the answer by the total timeout, both counted from here.
 fn attempt(
-    target: &HttpUrl,
+    target: &Endpoint,
     url: &str,
     request: &[u8],
     limits: &HttpLimits,
@@ -160,11 +185,20 @@ fn attempt(
     let total = limits.total_timeout.min(MAX_TIMEOUT);
     let connect_timeout = limits.connect_timeout.min(total);
     let connect_deadline = started + connect_timeout;
-    let addresses = resolver::resolve(target, connect_deadline, &waiter).map_err(|error| match error {
-        ResolveError::Cancelled => RequestError::Cancelled,
-        ResolveError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) },
-        ResolveError::NotFound(detail) => RequestError::Io { url: url.to_string(), detail: format!("host not found: {detail}") },
-    })?;
+    let resolved;
+    let addresses = match &target.literal {
+        Some(address) => std::slice::from_ref(address),
+        None => {
+            resolved = resolver::resolve(&target.url, connect_deadline, &waiter).map_err(|error| match error {
+                ResolveError::Cancelled => RequestError::Cancelled,
+                ResolveError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) },
+                ResolveError::NotFound(detail) => {
+                    RequestError::Io { url: url.to_string(), detail: format!("host not found: {detail}") }
+                }
+            })?;
+            resolved.as_slice()
+        }
+    };
     let connect_error = |error: io::Error| match error.kind() {
         ErrorKind::TimedOut if !is_cancelled_io_error(&error) => {
             RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) }
@@ -173,9 +207,9 @@ fn attempt(
     };
     // One address (every router URL in practice): the request's write waits for the handshake
     // (`tcp::start_connect`), two system calls fewer per exchange. Both by the connect deadline.
-    let stream = match addresses.as_slice() {
+    let stream = match addresses {
         [address] => gdnat_io::tcp::start_connect(*address, connect_deadline, &waiter),
-        _ => connect_any(&addresses, connect_deadline, &waiter),
+        _ => connect_any(addresses, connect_deadline, &waiter),
     }
     .map_err(connect_error)?;
     let mut stream = DeadlineStream::from_connected(stream, waiter, connect_deadline);
@@ -360,6 +394,71 @@ mod tests {
         let error = get(&url, &HttpLimits::default(), &CancelToken::new()).unwrap_err();
         assert!(matches!(error, RequestError::ConnectionReset { .. }), "{error:?}");
         assert_eq!(count.load(Ordering::SeqCst), 1 + RETRY_BACKOFF.len(), "the first try and each retry");
+    }
+
+    /// A server that answers `count` requests with `200 OK` and returns each request's bytes.
+    fn recording_server(count: usize) -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ctl/IPConn", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut requests = Vec::new();
+            for stream in listener.incoming().take(count) {
+                let mut stream = stream.unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The head, then the body its Content-Length announces.
+                loop {
+                    let read = std::io::Read::read(&mut stream, &mut buf).unwrap();
+                    request.extend_from_slice(&buf[..read]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    let Some(head_end) = text.find("\r\n\r\n") else { continue };
+                    let length: usize = text
+                        .lines()
+                        .find_map(|line| line.strip_prefix("Content-Length: "))
+                        .map_or(0, |value| value.trim().parse().unwrap());
+                    if read == 0 || request.len() >= head_end + 4 + length {
+                        break;
+                    }
+                }
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+                requests.push(request);
+            }
+            requests
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn a_soap_call_sends_the_bytes_of_its_envelope_and_action_header() {
+        let (url, server) = recording_server(2);
+        let service = "urn:schemas-upnp-org:service:WANIPConnection:2";
+        let args = [("NewRemoteHost", ""), ("NewExternalPort", "7777"), ("NewPortMappingDescription", "a <b> & 'c'")];
+        let body = soap::build_request(service, "AddPortMapping", &args);
+        let header = soap::soap_action_header(service, "AddPortMapping");
+        let cancel = CancelToken::new();
+        let separate = post_soap(&url, &header, &body, &HttpLimits::default(), &cancel).unwrap();
+        let written = post_soap_call(&url, service, "AddPortMapping", &args, &HttpLimits::default(), &cancel).unwrap();
+        assert_eq!((separate.status, written.status), (200, 200));
+        let requests = server.join().unwrap();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(String::from_utf8_lossy(&requests[1]), String::from_utf8_lossy(&requests[0]));
+        assert!(requests[0].ends_with(body.as_bytes()));
+    }
+
+    #[test]
+    fn a_soap_call_larger_than_the_limit_sends_nothing() {
+        let limits = HttpLimits { max_soap_request: 100, ..HttpLimits::default() };
+        let error = post_soap_call(
+            "http://127.0.0.1:9/x",
+            "urn:x",
+            "AddPortMapping",
+            &[("NewPortMappingDescription", &"x".repeat(200))],
+            &limits,
+            &CancelToken::new(),
+        )
+        .unwrap_err();
+        assert!(matches!(error, RequestError::RequestTooLarge { limit: 100, .. }), "{error:?}");
     }
 
     #[test]

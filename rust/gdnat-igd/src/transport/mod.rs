@@ -2,6 +2,7 @@
 //! [`CancelToken`](crate::CancelToken): the SSDP UDP socket and the HTTP client (on a
 //! `gdnat_io` [`DeadlineStream`](gdnat_io::tcp::DeadlineStream)).
 
+pub(crate) mod endpoint;
 pub mod gate;
 pub mod http;
 pub mod interfaces;
