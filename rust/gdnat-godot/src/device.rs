@@ -5,7 +5,7 @@
 use gdnat_igd::CancelToken;
 use godot::prelude::*;
 
-use crate::convert::{gateway_from, DeviceData};
+use crate::convert::{self, gateway_from, DeviceData};
 use crate::delivery::{self, print_report, AsyncHost};
 use crate::main_thread;
 use crate::operations::{self, Report};
@@ -251,8 +251,8 @@ impl NatUpnpDevice {
             self.status(),
             port,
             port_internal,
-            &desc.to_string(),
-            &proto.to_string(),
+            &convert::text_of(&desc),
+            &convert::text_of(&proto),
             duration,
         ) {
             Ok(args) => args,
@@ -271,7 +271,7 @@ impl NatUpnpDevice {
     /// checked. Same as the engine otherwise.
     #[func]
     pub fn delete_port_mapping(&self, port: i32, #[opt(default = "UDP")] proto: GString) -> i32 {
-        let (port, protocol) = match validation::check_delete(port, &proto.to_string()) {
+        let (port, protocol) = match validation::check_delete(port, &convert::text_of(&proto)) {
             Ok(checked) => checked,
             Err(result) => return result.code(),
         };
@@ -303,8 +303,8 @@ impl NatUpnpDevice {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "add_port_mapping_async") {
             return refused;
         }
-        let proto_text = proto.to_string();
-        let job = match validation::check_add(self.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
+        let proto_text = convert::text_of(&proto);
+        let job = match validation::check_add(self.status(), port, port_internal, &convert::text_of(&desc), &proto_text, duration) {
             Ok(args) => Job::Add { gateway: self.gateway().clone(), args, proto: proto_text },
             Err(result) => Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text }),
         };
@@ -319,7 +319,7 @@ impl NatUpnpDevice {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
             return refused;
         }
-        let proto_text = proto.to_string();
+        let proto_text = convert::text_of(&proto);
         let job = match validation::check_delete(port, &proto_text) {
             Ok((checked_port, protocol)) => {
                 Job::Delete { gateway: self.gateway().clone(), port: checked_port, protocol, proto: proto_text }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use gdnat_igd::{CancelToken, DiscoverOptions, LocalPort, UpnpResult};
 use godot::prelude::*;
 
-use crate::convert::DeviceData;
+use crate::convert::{self, DeviceData};
 use crate::delivery::{self, AsyncHost};
 use crate::device::NatUpnpDevice;
 use crate::main_thread;
@@ -460,13 +460,13 @@ impl NatUpnp {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "add_port_mapping_async") {
             return refused;
         }
-        let proto_text = proto.to_string();
+        let proto_text = convert::text_of(&proto);
         let echo = |result: UpnpResult| Job::Echo(Outcome::Added { report: Report::of(result), port, proto: proto_text.clone() });
         let job = match self.get_gateway() {
             None => echo(UpnpResult::NoGateway),
             Some(device) => {
                 let device = device.bind();
-                match validation::check_add(device.status(), port, port_internal, &desc.to_string(), &proto_text, duration) {
+                match validation::check_add(device.status(), port, port_internal, &convert::text_of(&desc), &proto_text, duration) {
                     Ok(args) => Job::Add { gateway: device.gateway().clone(), args, proto: proto_text.clone() },
                     Err(result) => echo(result),
                 }
@@ -484,7 +484,7 @@ impl NatUpnp {
         if let Err(refused) = main_thread::refuse_async_off_main_thread(Self::class_id(), "delete_port_mapping_async") {
             return refused;
         }
-        let proto_text = proto.to_string();
+        let proto_text = convert::text_of(&proto);
         let echo = |result: UpnpResult| Job::Echo(Outcome::Deleted { report: Report::of(result), port, proto: proto_text.clone() });
         let job = match self.get_gateway() {
             None => echo(UpnpResult::NoGateway),
