@@ -17,8 +17,8 @@ fn timed_out(what: &str) -> io::Error {
     io::Error::new(ErrorKind::TimedOut, format!("{what} timed out"))
 }
 
-/// Connects to `to` by `deadline` at the latest; the stream comes back non-blocking, with
-/// `TCP_NODELAY` set. A blackholed address ends at `deadline` (`TimedOut`), a cancel at once.
+/// Connects to `to` by `deadline` at the latest; the stream comes back non-blocking, made for one
+/// request and its answer (closing it resets the connection, see [`begin_connect`]). A blackholed address ends at `deadline` (`TimedOut`), a cancel at once.
 /// A refused connection is `ConnectionRefused`.
 pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
     let (stream, connected) = begin_connect(to, waiter)?;
@@ -61,15 +61,26 @@ pub fn start_connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::
     begin_connect(to, waiter).map(|(stream, _)| stream)
 }
 
-/// A non-blocking `TCP_NODELAY` socket whose connect to `to` has started: the stream, and
-/// whether it is already connected.
+/// A non-blocking socket for one request and its answer, whose connect to `to` has started:
+/// the stream, and whether it is already connected.
+///
+/// Closing it resets the connection (`SO_LINGER` 0): it is closed once the answer is complete
+/// (or the exchange is abandoned), so nothing is lost, and the peer's side, which a server
+/// answering `Connection: close` has already closed, is freed at once instead of waiting in
+/// `TIME_WAIT` on the router; the close also costs fewer packets. `TCP_NODELAY` is set where
+/// Nagle's algorithm could hold the tail of a request larger than one segment until the peer's
+/// delayed acknowledgement; Linux's variant (Minshall's) never holds back a single write, so
+/// there the system call is saved.
 fn begin_connect(to: SocketAddr, waiter: &Waiter) -> io::Result<(TcpStream, bool)> {
     waiter.check().map_err(|e| e.into_io())?;
     let socket = Socket::new(Domain::for_address(to), stream_type(), Some(Protocol::TCP))?;
     if !CREATED_NONBLOCKING {
         socket.set_nonblocking(true)?;
     }
-    let _ = socket.set_tcp_nodelay(true);
+    let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        let _ = socket.set_tcp_nodelay(true);
+    }
     match socket.connect(&SockAddr::from(to)) {
         Ok(()) => Ok((socket.into(), true)),
         Err(e) if e.kind() == ErrorKind::WouldBlock || e.raw_os_error() == Some(EINPROGRESS) => Ok((socket.into(), false)),
@@ -273,6 +284,28 @@ mod tests {
             .and_then(|stream| DeadlineStream::from_connected(stream, waiter(&token), deadline).write_all(b"request"))
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
+    }
+
+    #[test]
+    fn closing_after_the_answer_resets_the_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let token = CancelToken::new();
+        let mut stream = DeadlineStream::from_connected(start_connect(addr, deadline, &waiter(&token)).unwrap(), waiter(&token), deadline);
+        stream.write_all(b"request").unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let mut request = [0u8; 7];
+        peer.read_exact(&mut request).unwrap();
+        peer.write_all(b"answer").unwrap();
+        let mut answer = [0u8; 6];
+        stream.read_exact(&mut answer).unwrap();
+        assert_eq!(&answer, b"answer");
+        drop(stream);
+        // The peer sees a reset, not the end of a graceful close.
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let error = peer.read(&mut [0u8; 16]).expect_err("a reset, not an orderly end");
+        assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
     }
 
     #[test]
