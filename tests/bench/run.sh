@@ -6,7 +6,7 @@
 #   sudo bash tests/bench/run.sh [--build] [--quick] [--reps N] [--sides engine|ours|engine,ours] [--no-write]
 #
 #   --build     run tests/build.sh --release first (measure the current code's release build)
-#   --quick     1-2 repetitions, 20 mapping ports, 100 pairs (a smoke run, about a minute)
+#   --quick     1-2 repetitions, 20 mapping ports, 100 pairs in 2 queued rounds (a smoke run, about a minute)
 #   --reps N    repetitions of each discovery/frame/first-map measurement (default 5, no router 3)
 #   --sides S   which Godot sides to run (default engine,ours; ours is skipped if not built)
 #   --no-write  print the table only, leave docs/benchmarks.md alone
@@ -29,12 +29,13 @@ REPS=5
 REPS_NONE=3
 PORTS=200
 PAIRS=1000
+PAIR_REPS=5
 SIDES=engine,ours
 WRITE=1
 while [ $# -gt 0 ]; do
     case $1 in
         --build) BUILD=1 ;;
-        --quick) QUICK=1; REPS=2; REPS_NONE=1; PORTS=20; PAIRS=100 ;;
+        --quick) QUICK=1; REPS=2; REPS_NONE=1; PORTS=20; PAIRS=100; PAIR_REPS=2 ;;
         --reps) REPS=$2; REPS_NONE=$2; shift ;;
         --sides) SIDES=$2; shift ;;
         --no-write) WRITE=0 ;;
@@ -262,7 +263,7 @@ run_godot lan router-discovery "--reps=$REPS"
 run_godot lan mapping "--ports=$PORTS"
 run_godot lan frames "--reps=$REPS"
 run_godot lan first-map "--reps=$REPS"
-run_godot lan pairs "--pairs=$PAIRS"
+run_godot lan pairs "--pairs=$PAIRS" "--pair-reps=$PAIR_REPS"
 # No router.
 run_cli isolated discover_none_2000_ms "$REPS_NONE" --timeout 2000
 run_cli isolated discover_none_500_ms "$REPS_NONE" --timeout 500
@@ -302,7 +303,7 @@ meta "gdnat build measured" "$LIB_USED; CLI ${CLI#"$ROOT_DIR"/}"
 meta "gdnat commit" "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- rust 2>/dev/null || echo ' (rust/ has uncommitted changes)')"
 meta router "miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd-nftables 2>/dev/null) in the test bed ($PREFIX-router), client in $PREFIX-lan"
 meta "main loop" "headless SceneTree, $(sed -n 's/^INFO max_fps /Engine.max_fps = /p' "$WORK/godot-info"), $(sed -n 's/^INFO frame_sleep_usec /OS.low_processor_usage_mode_sleep_usec = /p' "$WORK/godot-info")"
-meta repetitions "$REPS with the router, $REPS_NONE without; $PORTS ports per call measure; $PAIRS pairs"
+meta repetitions "$REPS with the router, $REPS_NONE without; $PORTS ports per call measure; $PAIRS pairs ($PAIR_REPS queued rounds)"
 meta "run time" "$ELAPSED s; gdnat-bench mappings left on the router: ${LEFT_AFTER:-?} (upnpc -l), $LEFT_CLI (gdnat list)"
 
 TABLE="$WORK/table.md"

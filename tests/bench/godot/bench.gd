@@ -9,7 +9,8 @@
 ##   mapping           add/delete_port_mapping per call, blocking, both sides, same control URL
 ##   frames            longest main-thread frame while discovering + mapping + unmapping
 ##   first-map         from new() to a confirmed mapping
-##   pairs             1000 add/delete pairs: throughput and process RSS before/after
+##   pairs             --pairs=1000 add/delete pairs: throughput and process RSS before/after;
+##                     then --pair-reps=5 rounds of ours queued against the engine's blocking pairs
 ##
 ## Output: `SAMPLE <measure> <side> <value>` (one sample; the unit is part of the measure
 ## name), `INFO <key> <text>`, `WARN <text>`. This prints numbers; it never judges them.
@@ -293,8 +294,9 @@ func bench_first_map() -> void:
 
 func bench_pairs() -> void:
 	var count := int(args.get("pairs", "1000"))
+	var reps := int(args.get("pair-reps", "5"))
+	var devices := {}
 	for side in sides:
-		var base := 43000 if side == "engine" else 42000
 		var dev: Object = null
 		if side == "engine":
 			dev = hand_filled_device("engine")
@@ -305,6 +307,10 @@ func bench_pairs() -> void:
 			if dev == null:
 				fail("ours pairs: discover_async gave %s, no gateway" % str(got))
 				continue
+		devices[side] = dev
+	for side in devices:
+		var dev: Object = devices[side]
+		var base := _pairs_base(side)
 		# Warm up (first connections, allocator pools), then measure.
 		await _pairs(side, dev, base - 10, 10)
 		await _frames(3)
@@ -324,27 +330,40 @@ func bench_pairs() -> void:
 			count, ok, secs, rss0, rss1, static1 - static0])
 		if ok != count:
 			fail("%s pairs: only %d of %d succeeded" % [side, ok, count])
-		if side == "engine":
-			# The engine has no way to queue: its blocking number is the comparison for both rows.
+	# Queued against blocking, `reps` rounds with the sides alternating (one run of either moves
+	# by 15 % or more with the router's state and the machine's load, so the row is a median).
+	# Ours: all add and delete calls issued in one frame; the device's worker runs them in call
+	# order and the results arrive as signals. The engine has no way to queue: its blocking
+	# pairs are the comparison.
+	for round in reps:
+		for side in _ordered_sides(round):
+			if not devices.has(side):
+				continue
+			var dev: Object = devices[side]
+			var first := _pairs_base(side) + 2000
+			var rss0 := BenchUtil.rss_kib()
+			var t0 := Time.get_ticks_usec()
+			var done := 0
+			if side == "engine":
+				done = await _pairs(side, dev, first, count)
+			else:
+				var counts := await _queued_pairs(dev, first, count)
+				done = mini(counts[0], counts[1])
+			var secs := (Time.get_ticks_usec() - t0) / 1e6
+			await _frames(3)
+			var rss1 := BenchUtil.rss_kib()
 			sample("pairs_queued_per_s", side, count / secs)
 			sample("pairs_queued_rss_after_kib", side, rss1)
 			sample("pairs_queued_rss_growth_kib", side, rss1 - rss0)
-			continue
-		# Queued: all add and delete calls issued in one frame; the device's worker runs them
-		# in call order and the results arrive as signals.
-		rss0 = BenchUtil.rss_kib()
-		t0 = Time.get_ticks_usec()
-		var counts := await _queued_pairs(dev, base + 2000, count)
-		secs = (Time.get_ticks_usec() - t0) / 1e6
-		await _frames(3)
-		rss1 = BenchUtil.rss_kib()
-		sample("pairs_queued_per_s", side, count / secs)
-		sample("pairs_queued_rss_after_kib", side, rss1)
-		sample("pairs_queued_rss_growth_kib", side, rss1 - rss0)
-		info("pairs_queued.%s" % side, "pairs=%d added_ok=%d deleted_ok=%d seconds=%.3f rss_before_kib=%d rss_after_kib=%d" % [
-			count, counts[0], counts[1], secs, rss0, rss1])
-		if counts[0] != count or counts[1] != count:
-			fail("%s queued pairs: %d adds and %d deletes of %d succeeded" % [side, counts[0], counts[1], count])
+			info("pairs_queued.%s.round%d" % [side, round], "pairs=%d ok=%d seconds=%.3f rss_before_kib=%d rss_after_kib=%d" % [
+				count, done, secs, rss0, rss1])
+			if done != count:
+				fail("%s queued pairs round %d: only %d of %d succeeded" % [side, round, done, count])
+
+
+## First port of a side's pairs (the queued rounds use 2000 above it).
+func _pairs_base(side: String) -> int:
+	return 43000 if side == "engine" else 42000
 
 
 ## Issues `count` add_port_mapping_async + delete_port_mapping_async pairs at once on `dev`,

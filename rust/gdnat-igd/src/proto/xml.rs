@@ -85,9 +85,15 @@ impl<'a> OpenElements<'a> {
         self.text = Cow::Borrowed("");
     }
 
+    /// Whether text now would be kept: the innermost element may still be a leaf. (Text
+    /// elsewhere, such as the line ends between elements, is not even decoded.)
+    fn wants_text(&self) -> bool {
+        self.leaf && !self.ends.is_empty()
+    }
+
     /// Adds text to the innermost element, if it may still be a leaf, up to [`MAX_TEXT`].
     fn append(&mut self, text: Cow<'a, str>) {
-        if !self.leaf || self.ends.is_empty() || text.is_empty() {
+        if !self.wants_text() || text.is_empty() {
             return;
         }
         if self.text.is_empty() && text.len() <= MAX_TEXT {
@@ -132,6 +138,7 @@ pub(crate) fn walk(xml: &str, mut visit: impl FnMut(Node<'_>)) -> Result<(), Str
                 visit(Node::End(open.path()));
                 open.close();
             }
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !open.wants_text() => {}
             Event::Text(text) => open.append(text.xml10_content()),
             Event::CData(data) => open.append(data.xml10_content()),
             Event::GeneralRef(reference) => {
