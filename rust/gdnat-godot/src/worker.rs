@@ -401,34 +401,37 @@ fn pool_thread() {
 /// Runs one job and sends its outcome. A panic inside the core is caught and reported as
 /// `UNKNOWN_ERROR`, so the object still gets its signal and the thread keeps serving.
 fn execute(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) {
-    let fallback = unrunnable(job.clone());
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| perform(job, cancel, outcomes)));
+    // The job is lent to `perform`, so that a panic's fallback is made from it only when needed
+    // (a copy of every job, gateway and all, was several allocations per queued call).
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| perform(&job, cancel, outcomes)));
     let outcome = match result {
         Ok(outcome) => outcome,
-        Err(_) => fallback,
+        Err(_) => unrunnable(job),
     };
     if !cancel.is_cancelled() {
         let _ = outcomes.send(outcome);
     }
 }
 
-fn perform(job: Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Outcome {
+fn perform(job: &Job, cancel: &CancelToken, outcomes: &Sender<Outcome>) -> Outcome {
     test_hooks::panic_if_requested(Site::Worker);
     match job {
-        Job::Discover(options) => discover(&options, cancel, outcomes),
-        Job::Add { gateway, args, proto } => {
-            Outcome::Added { report: operations::add_port_mapping(&gateway, &args, cancel), port: args.port.into(), proto }
-        }
+        Job::Discover(options) => discover(options, cancel, outcomes),
+        Job::Add { gateway, args, proto } => Outcome::Added {
+            report: operations::add_port_mapping(gateway, args, cancel),
+            port: args.port.into(),
+            proto: proto.clone(),
+        },
         Job::Delete { gateway, port, protocol, proto } => Outcome::Deleted {
-            report: operations::delete_port_mapping(&gateway, port, protocol, cancel),
-            port: port.into(),
-            proto,
+            report: operations::delete_port_mapping(gateway, *port, *protocol, cancel),
+            port: (*port).into(),
+            proto: proto.clone(),
         },
         Job::Query { gateway } => {
-            let (report, address) = operations::query_external_address(&gateway, cancel);
+            let (report, address) = operations::query_external_address(gateway, cancel);
             Outcome::Queried { report, address }
         }
-        Job::Echo(outcome) => outcome,
+        Job::Echo(outcome) => outcome.clone(),
     }
 }
 
