@@ -61,7 +61,7 @@ ROWS = [
     ("never block a frame", "process RSS growth over those pairs, KiB",
      "pairs_rss_growth_kib", "ours", "engine", "max", 1024, "≤ 1024 KiB"),
     ("never block a frame", "the same pairs queued: all add/delete calls issued in one frame, "
-     "pairs per second until the last signal (engine: its blocking number again)",
+     "pairs per second until the last signal (engine: its blocking pairs; rounds alternating, see notes)",
      "pairs_queued_per_s", "ours", "engine", None, None, "-"),
     ("never block a frame", "process RSS after the queued pairs, KiB",
      "pairs_queued_rss_after_kib", "ours", "engine", None, None, "-"),
