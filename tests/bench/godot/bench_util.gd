@@ -122,6 +122,10 @@ static func call_and_wait(tree: SceneTree, obj: Object, method: String, call_arg
 	if not catcher.finished:
 		await catcher.done
 	timer.timeout.disconnect(catcher.on_timeout)
+	# Expire the timer now: left running, each call's timer stayed in the tree for its whole
+	# timeout, and a thousand of them made every later frame slower (the queued pairs measured
+	# after the awaited ones lost about 5 % to them).
+	timer.time_left = 0.0
 	if sig.is_connected(cb):
 		sig.disconnect(cb)
 	if not catcher.fired:
