@@ -18,8 +18,9 @@ fn timed_out(what: &str) -> io::Error {
 }
 
 /// Connects to `to` by `deadline` at the latest; the stream comes back non-blocking, made for one
-/// request and its answer (closing it resets the connection, see [`begin_connect`]). A blackholed address ends at `deadline` (`TimedOut`), a cancel at once.
-/// A refused connection is `ConnectionRefused`.
+/// request and its answer (closing it resets the connection, see [`begin_connect`]). A
+/// blackholed address ends at `deadline` (`TimedOut`), a cancel at once. A refused connection
+/// is `ConnectionRefused`.
 pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
     let (stream, connected) = begin_connect(to, waiter)?;
     if connected {

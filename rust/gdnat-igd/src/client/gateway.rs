@@ -206,7 +206,6 @@ impl CancellableGateway<'_> {
     }
 }
 
-/// The eight AddPortMapping values as strings, in argument order.
 /// The numbers among an AddPortMapping's arguments, as text.
 struct MappingNumbers {
     external_port: Decimal,

@@ -68,7 +68,7 @@ impl Sink for Vec<u8> {
 }
 
 /// The escape of one of the five characters [`xml_escape`] replaces.
-fn escape_of(byte: u8) -> Option<&'static str> {
+const fn escape_of(byte: u8) -> Option<&'static str> {
     match byte {
         b'&' => Some("&amp;"),
         b'<' => Some("&lt;"),
@@ -79,15 +79,18 @@ fn escape_of(byte: u8) -> Option<&'static str> {
     }
 }
 
-/// How many bytes escaping each byte adds: 0 for all but the five of [`escape_of`] (a table,
-/// so that measuring and searching a value cost a load per byte rather than five compares).
+/// How many bytes escaping each byte adds: 0 for all but the five of [`escape_of`], derived
+/// from it (a table, so that measuring and searching a value cost a load per byte rather than
+/// five compares).
 const ESCAPE_GROWTH: [u8; 256] = {
     let mut table = [0u8; 256];
-    table[b'&' as usize] = 4;
-    table[b'<' as usize] = 3;
-    table[b'>' as usize] = 3;
-    table[b'"' as usize] = 5;
-    table[b'\'' as usize] = 5;
+    let mut byte = 0;
+    while byte < table.len() {
+        if let Some(escape) = escape_of(byte as u8) {
+            table[byte] = (escape.len() - 1) as u8;
+        }
+        byte += 1;
+    }
     table
 };
 
@@ -110,7 +113,12 @@ fn escaped_len(value: &str) -> usize {
 
 /// The value of the `SOAPAction` header, quotes included: `"<service type>#<action>"`.
 pub fn soap_action_header(service_type: &str, action: &str) -> String {
-    format!("\"{service_type}#{action}\"")
+    soap_action_pieces(service_type, action).concat()
+}
+
+/// [`soap_action_header`] in pieces, for a request head written without an intermediate string.
+pub fn soap_action_pieces<'a>(service_type: &'a str, action: &'a str) -> [&'a str; 5] {
+    ["\"", service_type, "#", action, "\""]
 }
 
 /// The fixed text of an envelope before the action's name.

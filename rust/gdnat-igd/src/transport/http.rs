@@ -111,7 +111,7 @@ pub fn post_soap_call(
         return Err(RequestError::RequestTooLarge { size: body_len, limit: limits.max_soap_request });
     }
     let mut request = Vec::with_capacity(256 + target.url.path.len() + target.url.host.len() + service_type.len() + body_len);
-    wire::push_soap_head(&mut request, &target.url, USER_AGENT, &["\"", service_type, "#", action, "\""], body_len);
+    wire::push_soap_head(&mut request, &target.url, USER_AGENT, &soap::soap_action_pieces(service_type, action), body_len);
     soap::write_envelope_bytes(&mut request, service_type, action, args);
     exchange(&target, url, &request, limits, cancel)
 }
