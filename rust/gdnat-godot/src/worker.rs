@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use gdnat_igd::transport::spare;
 use gdnat_igd::{helper_threads, CancelToken, DiscoverOptions, Gateway, Protocol, UpnpResult};
 
 use crate::convert::{device_key, DeviceData};
@@ -111,6 +112,16 @@ pub enum Outcome {
         /// The address, empty on failure.
         address: String,
     },
+}
+
+impl Job {
+    /// The control URL this job's exchanges go to, for a SOAP call on a gateway.
+    fn control_url(&self) -> Option<&str> {
+        match self {
+            Self::Add { gateway, .. } | Self::Delete { gateway, .. } | Self::Query { gateway } => Some(&gateway.control_url),
+            Self::Discover(_) | Self::Echo(_) => None,
+        }
+    }
 }
 
 impl Outcome {
@@ -366,6 +377,8 @@ fn pool_thread() {
                 }
                 _ => {
                     pool.alive -= 1;
+                    drop(pool);
+                    spare::release();
                     return;
                 }
             }
@@ -375,7 +388,9 @@ fn pool_thread() {
             if mailbox.cancel.is_cancelled() {
                 state.jobs.clear(); // the object was freed: its queued jobs never run
             }
-            state.jobs.pop_front()
+            let job = state.jobs.pop_front();
+            announce_next_exchange(job.as_ref(), state.jobs.front());
+            job
         };
         if let Some(job) = job {
             execute(job, &mailbox.cancel, &mailbox.outcomes);
@@ -396,6 +411,18 @@ fn pool_thread() {
             pool.ready.push_back(mailbox);
         }
     }
+}
+
+/// Tells the transport what follows `job` on this thread: when the object's next job is a
+/// SOAP call too, `job`'s exchange opens that call's connection once its own request is sent,
+/// so a queue of calls to a router does not wait for a connect per call
+/// (`gdnat_igd::transport::spare`). A connection opened for `job` is closed unless `job` goes
+/// to a router (a discovery can take seconds; the connection would only wait).
+fn announce_next_exchange(job: Option<&Job>, next: Option<&Job>) {
+    if job.and_then(Job::control_url).is_none() {
+        spare::release();
+    }
+    spare::expect_next(next.and_then(Job::control_url));
 }
 
 /// Runs one job and sends its outcome. A panic inside the core is caught and reported as
@@ -596,19 +623,109 @@ mod tests {
         assert!(matches!(&out[1], Outcome::Added { port: 47000, proto, .. } if proto == "UDP"));
     }
 
+    /// Reads one HTTP request with its body (by its Content-Length).
+    fn read_http_request(stream: &mut std::net::TcpStream) -> String {
+        use std::io::Read;
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let read = stream.read(&mut buf).unwrap();
+            assert!(read > 0, "the client closed before its request was complete");
+            request.extend_from_slice(&buf[..read]);
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let Some(head_end) = text.find("\r\n\r\n") else { continue };
+            let length: usize = text
+                .lines()
+                .find_map(|line| line.strip_prefix("Content-Length: "))
+                .map_or(0, |value| value.trim().parse().unwrap());
+            if request.len() >= head_end + 4 + length {
+                return text;
+            }
+        }
+    }
+
+    #[test]
+    fn queued_calls_to_one_router_find_their_connection_open_before_the_previous_answer() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let service = "urn:schemas-upnp-org:service:WANIPConnection:1";
+        let gateway = Gateway::new(format!("http://{}/ctl", listener.local_addr().unwrap()), service, "127.0.0.1");
+        const CALLS: usize = 3;
+        let router = std::thread::spawn(move || {
+            let body = format!(
+                "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+                 <u:AddPortMappingResponse xmlns:u=\"{service}\"/></s:Body></s:Envelope>"
+            );
+            let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let accept = |within: Duration| {
+                listener.set_nonblocking(true).unwrap();
+                let until = Instant::now() + within;
+                loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            stream.set_nonblocking(false).unwrap();
+                            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                            return Some(stream);
+                        }
+                        Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(1)),
+                        Err(_) => return None,
+                    }
+                }
+            };
+            // Whether the next call's connection was there before each answer went out.
+            let mut opened_ahead = Vec::new();
+            let mut current = accept(Duration::from_secs(10)).expect("the first call connects");
+            for call in 0..CALLS {
+                assert!(read_http_request(&mut current).contains("AddPortMapping"));
+                let next = if call + 1 < CALLS { accept(Duration::from_secs(2)) } else { None };
+                opened_ahead.push(next.is_some());
+                current.write_all(answer.as_bytes()).unwrap();
+                drop(std::mem::replace(&mut current, match next {
+                    Some(next) => next,
+                    None if call + 1 < CALLS => accept(Duration::from_secs(10)).expect("the next call connects"),
+                    None => break,
+                }));
+            }
+            // Nothing is left open for a call that never comes.
+            (opened_ahead, accept(Duration::from_millis(100)).is_none())
+        });
+        let mut worker = Worker::default();
+        for port in 0..CALLS as u16 {
+            let args = MappingArgs {
+                port: 47100 + port,
+                internal_port: 47100 + port,
+                protocol: Protocol::Udp,
+                description: "t".into(),
+                lease_seconds: 0,
+            };
+            worker.submit(Job::Add { gateway: gateway.clone(), args, proto: "UDP".into() }).unwrap();
+        }
+        let out = drain_until(&mut worker, CALLS);
+        assert_eq!(out.iter().map(code_of).collect::<Vec<_>>(), vec![0; CALLS]);
+        let (opened_ahead, nothing_left) = router.join().unwrap();
+        assert_eq!(opened_ahead, vec![true, true, false], "each call but the last opened the next one's connection");
+        assert!(nothing_left);
+    }
+
     /// A server that accepts connections and never answers; returns its control URL and a
-    /// channel that gets one message per accepted connection.
+    /// channel that gets one message per request that arrived (a connection opened ahead for a
+    /// queued call, which carries nothing yet, sends none).
     fn silent_server() -> (String, mpsc::Receiver<()>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/ctl", listener.local_addr().unwrap());
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut held = Vec::new();
             for stream in listener.incoming().take(64) {
-                held.push(stream);
-                if tx.send(()).is_err() {
-                    return;
-                }
+                let Ok(mut stream) = stream else { continue };
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    if std::io::Read::read(&mut stream, &mut [0u8; 512]).is_ok_and(|read| read > 0) {
+                        let _ = tx.send(());
+                        // Held open, unanswered, until the client gives up.
+                        let _ = std::io::Read::read(&mut stream, &mut [0u8; 512]);
+                    }
+                });
             }
         });
         (url, rx)
@@ -622,7 +739,7 @@ mod tests {
         let mut worker = Worker::default();
         worker.submit(Job::Query { gateway: Gateway::new(url.clone(), "urn:x", "127.0.0.1") }).unwrap();
         worker.submit(Job::Query { gateway: Gateway::new(url, "urn:x", "127.0.0.1") }).unwrap();
-        accepted.recv_timeout(Duration::from_secs(5)).expect("the first request connected");
+        accepted.recv_timeout(Duration::from_secs(5)).expect("the first request arrived");
         std::thread::sleep(Duration::from_millis(50));
         let busy = worker.busy();
         assert!(busy.upgrade().is_some(), "the request is in flight");

@@ -26,6 +26,11 @@ pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result
     if connected {
         return Ok(stream);
     }
+    wait_connected(stream, deadline, waiter)
+}
+
+/// Waits by `deadline` for the connect of `stream` (started by [`begin_connect`]) to finish.
+fn wait_connected(stream: TcpStream, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
     loop {
         match waiter.wait(&stream, Interest::Writable, deadline).map_err(|e| e.into_io())? {
             WaitOutcome::TimedOut => return Err(timed_out("connect")),
@@ -56,10 +61,37 @@ pub fn connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result
 /// writability and the error check (two system calls per connection). Elsewhere a write
 /// before the handshake is `NotConnected`, so this is [`connect`], waiting by `deadline`.
 pub fn start_connect(to: SocketAddr, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
-    if !cfg!(any(target_os = "linux", target_os = "android")) {
-        return connect(to, deadline, waiter);
-    }
+    ready_for_first_write(begin_ahead(to, waiter)?, deadline, waiter)
+}
+
+/// Starts connecting to `to` and returns at once, whatever the handshake's progress: a
+/// connection opened ahead of the request it will carry. Before that request,
+/// [`is_still_open`] says whether the peer has dropped it meanwhile, and
+/// [`ready_for_first_write`] makes it ready for the write.
+pub fn begin_ahead(to: SocketAddr, waiter: &Waiter) -> io::Result<TcpStream> {
     begin_connect(to, waiter).map(|(stream, _)| stream)
+}
+
+/// Makes a stream whose connect was started ([`begin_ahead`]) ready for its first write: at
+/// once on Linux, where the write itself waits for the handshake (see [`start_connect`]);
+/// elsewhere by waiting for the connect to finish, by `deadline`.
+pub fn ready_for_first_write(stream: TcpStream, deadline: Instant, waiter: &Waiter) -> io::Result<TcpStream> {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        return Ok(stream);
+    }
+    wait_connected(stream, deadline, waiter)
+}
+
+/// Whether a connection opened ahead ([`begin_ahead`]) and not yet written to can still carry
+/// a request: its connect has not failed, and the peer has neither closed it, reset it nor
+/// sent anything (a server speaks only after the request). One `recv(MSG_PEEK)`; never waits.
+pub fn is_still_open(stream: &TcpStream) -> bool {
+    match stream.peek(&mut [0u8; 1]) {
+        // Nothing to read yet: open, or still connecting (Windows says "not connected" then).
+        Err(e) => matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::NotConnected),
+        // `Ok(0)`: the peer closed it; `Ok(_)`: it spoke first, which no HTTP server does.
+        Ok(_) => false,
+    }
 }
 
 /// A non-blocking socket for one request and its answer, whose connect to `to` has started:
@@ -307,6 +339,53 @@ mod tests {
         peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let error = peer.read(&mut [0u8; 16]).expect_err("a reset, not an orderly end");
         assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
+    }
+
+    #[test]
+    fn a_connection_opened_ahead_stays_open_until_the_peer_drops_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let token = CancelToken::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let kept = begin_ahead(addr, &waiter(&token)).unwrap();
+        let dropped = begin_ahead(addr, &waiter(&token)).unwrap();
+        let reset_one = begin_ahead(addr, &waiter(&token)).unwrap();
+        assert!(is_still_open(&kept) && is_still_open(&dropped) && is_still_open(&reset_one));
+        let (mut kept_peer, _) = listener.accept().unwrap();
+        let (dropped_peer, _) = listener.accept().unwrap();
+        let (reset_peer, _) = listener.accept().unwrap();
+        drop(dropped_peer); // an orderly close (FIN)
+        socket2::SockRef::from(&reset_peer).set_linger(Some(Duration::ZERO)).unwrap();
+        drop(reset_peer); // a reset (RST)
+        let settled = Instant::now() + Duration::from_secs(5);
+        while (is_still_open(&dropped) || is_still_open(&reset_one)) && Instant::now() < settled {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!is_still_open(&dropped), "the peer's close is seen");
+        assert!(!is_still_open(&reset_one), "the peer's reset is seen");
+        assert!(is_still_open(&kept), "a connection nobody touched is open");
+        // The one still open carries a request and its answer.
+        let mut stream = DeadlineStream::from_connected(ready_for_first_write(kept, deadline, &waiter(&token)).unwrap(), waiter(&token), deadline);
+        stream.write_all(b"request").unwrap();
+        let mut request = [0u8; 7];
+        kept_peer.read_exact(&mut request).unwrap();
+        assert_eq!(&request, b"request");
+        kept_peer.write_all(b"answer").unwrap();
+        drop(kept_peer);
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert_eq!(answer, b"answer");
+    }
+
+    #[test]
+    fn a_refused_connection_opened_ahead_is_not_open() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let stream = begin_ahead(SocketAddr::from(([127, 0, 0, 1], port)), &waiter(&CancelToken::new())).unwrap();
+        let settled = Instant::now() + Duration::from_secs(5);
+        while is_still_open(&stream) && Instant::now() < settled {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!is_still_open(&stream));
     }
 
     #[test]

@@ -97,6 +97,12 @@ pub fn enter(key: &str, deadline: Instant, cancel: &CancelToken) -> Result<Turn,
     }
 }
 
+/// A turn at `key` if one is free now, else `None` at once (for a connection opened ahead of
+/// need, which is not worth a wait: [`super::spare`]).
+pub(crate) fn try_enter(key: &str) -> Option<Turn> {
+    take_turn(&mut lock(), key)
+}
+
 /// A turn at `key` if the gate has room (counted in `gates`), else `None`.
 fn take_turn(gates: &mut Vec<(Arc<str>, usize)>, key: &str) -> Option<Turn> {
     match gates.iter_mut().find(|(k, _)| **k == *key) {

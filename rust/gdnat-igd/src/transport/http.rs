@@ -24,6 +24,7 @@ use gdnat_io::{WaitError, Waiter};
 use super::endpoint::{self, Endpoint};
 use super::gate::{self, GateError};
 use super::resolver::{self, ResolveError};
+use super::spare;
 use crate::cancel::CancelToken;
 use crate::error::RequestError;
 use crate::proto::http::{self as wire, ResponseError, ResponseReader};
@@ -143,22 +144,32 @@ fn exchange(
     cancel: &CancelToken,
 ) -> Result<HttpResponse, RequestError> {
     let total = limits.total_timeout.min(MAX_TIMEOUT);
-    let _turn = gate::enter(&target.gate_key, Instant::now() + total, cancel).map_err(|error| match error {
-        GateError::Cancelled => RequestError::Cancelled,
-        GateError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(total) },
-    })?;
+    let (_turn, mut ahead) = match spare::take(target) {
+        Some((stream, turn)) => (turn, Some(stream)),
+        None => {
+            let turn = gate::enter(&target.gate_key, Instant::now() + total, cancel).map_err(|error| match error {
+                GateError::Cancelled => RequestError::Cancelled,
+                GateError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(total) },
+            })?;
+            (turn, None)
+        }
+    };
     let io_error = |e: io::Error| RequestError::Io { url: url.to_string(), detail: e.to_string() };
     let first = Instant::now();
     let mut pauses = RETRY_BACKOFF.iter();
     loop {
         let waiter = Waiter::new(cancel).map_err(io_error)?;
-        let result = attempt(target, url, request, limits, waiter).map_err(|error| {
+        let opened_ahead = ahead.is_some();
+        let result = attempt(target, url, request, limits, waiter, ahead.take()).map_err(|error| {
             if cancel.is_cancelled() {
                 RequestError::Cancelled
             } else {
                 error
             }
         });
+        if opened_ahead && result.as_ref().is_err_and(is_dropped_before_reading) {
+            continue; // the router dropped the idle spare connection: connect anew, at once
+        }
         let pause = match &result {
             Err(error) if is_retryable(error) && first.elapsed() < total => pauses.next(),
             _ => None,
@@ -172,24 +183,70 @@ fn exchange(
     }
 }
 
-/// One try: resolve the host, connect and send `request` in one write by the connect timeout,
-/// and read the answer by the total timeout, both counted from here.
+/// Whether a connection opened ahead ([`spare`]) failed the way a connection fails that the
+/// router dropped before reading anything on it (an idle connection closed or reset just as
+/// the request went out): refused, reset or closed before any answer byte. A router that read
+/// a request answers before it closes, so the request is sent again at once on a new
+/// connection.
+fn is_dropped_before_reading(error: &RequestError) -> bool {
+    matches!(
+        error,
+        RequestError::ConnectionRefused { .. } | RequestError::ConnectionReset { .. } | RequestError::EmptyBody { .. }
+    )
+}
+
+/// One try: resolve the host, connect (or take `ahead`, a connection opened ahead of need by
+/// [`spare`]) and send `request` in one write by the connect timeout, and read the answer by
+/// the total timeout, both counted from here. Once the request is written, the connection of
+/// the exchange announced next on this thread is opened ([`spare::open_expected`]).
 fn attempt(
     target: &Endpoint,
     url: &str,
     request: &[u8],
     limits: &HttpLimits,
     waiter: Waiter,
+    ahead: Option<TcpStream>,
 ) -> Result<HttpResponse, RequestError> {
     let started = Instant::now();
     let total = limits.total_timeout.min(MAX_TIMEOUT);
     let connect_timeout = limits.connect_timeout.min(total);
     let connect_deadline = started + connect_timeout;
+    let connect_error = |error: io::Error| match error.kind() {
+        ErrorKind::TimedOut if !is_cancelled_io_error(&error) => {
+            RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) }
+        }
+        _ => transfer_error(error, url, total, false),
+    };
+    let stream = match ahead {
+        Some(stream) => gdnat_io::tcp::ready_for_first_write(stream, connect_deadline, &waiter).map_err(connect_error)?,
+        None => connect_new(target, url, connect_deadline, connect_timeout, &waiter, &connect_error)?,
+    };
+    let mut stream = DeadlineStream::from_connected(stream, waiter, connect_deadline);
+    stream.write_all(request).map_err(connect_error)?;
+    spare::open_expected(stream.waiter());
+    stream.set_deadline(started + total);
+    let answer = read_answer(&mut stream, limits.max_body).map_err(|failure| match failure {
+        Failure::Io { error, answered } => transfer_error(error, url, total, answered),
+        Failure::Answer(error) => answer_error(error, url, limits.max_body),
+    })?;
+    Ok(HttpResponse { status: answer.status, body: answer.body })
+}
+
+/// Resolves `target`'s host (unless it is an IP literal) and starts connecting to it, by
+/// `connect_deadline`; a failed connect is mapped by `connect_error`.
+fn connect_new(
+    target: &Endpoint,
+    url: &str,
+    connect_deadline: Instant,
+    connect_timeout: Duration,
+    waiter: &Waiter,
+    connect_error: &dyn Fn(io::Error) -> RequestError,
+) -> Result<TcpStream, RequestError> {
     let resolved;
     let addresses = match &target.literal {
         Some(address) => std::slice::from_ref(address),
         None => {
-            resolved = resolver::resolve(&target.url, connect_deadline, &waiter).map_err(|error| match error {
+            resolved = resolver::resolve(&target.url, connect_deadline, waiter).map_err(|error| match error {
                 ResolveError::Cancelled => RequestError::Cancelled,
                 ResolveError::TimedOut => RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) },
                 ResolveError::NotFound(detail) => {
@@ -199,27 +256,13 @@ fn attempt(
             resolved.as_slice()
         }
     };
-    let connect_error = |error: io::Error| match error.kind() {
-        ErrorKind::TimedOut if !is_cancelled_io_error(&error) => {
-            RequestError::Timeout { url: url.to_string(), millis: millis(connect_timeout) }
-        }
-        _ => transfer_error(error, url, total, false),
-    };
     // One address (every router URL in practice): the request's write waits for the handshake
     // (`tcp::start_connect`), two system calls fewer per exchange. Both by the connect deadline.
-    let stream = match addresses {
-        [address] => gdnat_io::tcp::start_connect(*address, connect_deadline, &waiter),
-        _ => connect_any(addresses, connect_deadline, &waiter),
+    match addresses {
+        [address] => gdnat_io::tcp::start_connect(*address, connect_deadline, waiter),
+        _ => connect_any(addresses, connect_deadline, waiter),
     }
-    .map_err(connect_error)?;
-    let mut stream = DeadlineStream::from_connected(stream, waiter, connect_deadline);
-    stream.write_all(request).map_err(connect_error)?;
-    stream.set_deadline(started + total);
-    let answer = read_answer(&mut stream, limits.max_body).map_err(|failure| match failure {
-        Failure::Io { error, answered } => transfer_error(error, url, total, answered),
-        Failure::Answer(error) => answer_error(error, url, limits.max_body),
-    })?;
-    Ok(HttpResponse { status: answer.status, body: answer.body })
+    .map_err(connect_error)
 }
 
 /// Connects to the first of `addresses` that takes the connection; a refused or unreachable

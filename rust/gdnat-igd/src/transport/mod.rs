@@ -8,4 +8,5 @@ pub mod http;
 pub mod interfaces;
 pub mod resolver;
 pub mod route;
+pub mod spare;
 pub mod ssdp_socket;
