@@ -275,8 +275,13 @@ mod tests {
         assert!(held && !held_after, "a spare for A was held, then closed by the exchange with B");
         assert!(first.is_ok() && second.is_ok());
         assert_eq!(gate::in_flight(&key_a), 0, "the spare's turn at A was given back");
-        let mut closed = accept_within(&listener_a, Duration::from_secs(5)).expect("the spare had reached A");
-        assert_eq!(closed.read(&mut [0u8; 16]).map_err(|e| e.kind()), Err(std::io::ErrorKind::ConnectionReset), "A sees it reset");
+        // Linux queues a connection reset before it was accepted and accept returns it;
+        // Windows (and Wine) drops it from the queue, so there A never sees the spare.
+        if cfg!(target_os = "linux") {
+            let mut closed = accept_within(&listener_a, Duration::from_secs(5)).expect("the spare had reached A");
+            let read = closed.read(&mut [0u8; 16]).map_err(|e| e.kind());
+            assert_eq!(read, Err(std::io::ErrorKind::ConnectionReset), "A sees it reset");
+        }
     }
 
     #[test]
