@@ -391,7 +391,7 @@ impl AsyncHost for NatUpnpDevice {
 
     fn deliver(this: &mut Gd<Self>, outcome: Outcome) {
         // A device gets no discovery outcomes; anything else is a mapping or query result.
-        let _ = delivery::deliver_mapping_outcome(this, outcome);
+        delivery::deliver_mapping_outcome(this, outcome);
     }
 }
 
