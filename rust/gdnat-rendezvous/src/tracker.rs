@@ -325,10 +325,13 @@ pub(crate) mod tests {
             let mut n = 0;
             while let Ok((len, client)) = server.recv_from(&mut buffer) {
                 let request = buffer[..len].to_vec();
-                for reply in script[n.min(script.len() - 1)](&request) {
+                let replies = script[n.min(script.len() - 1)](&request);
+                // Recorded before the reply goes out: a test that reads the requests once its
+                // call returned sees every request its call made.
+                let _ = seen.send(request);
+                for reply in replies {
                     let _ = server.send_to(&reply, client);
                 }
-                let _ = seen.send(request);
                 n += 1;
             }
         });
