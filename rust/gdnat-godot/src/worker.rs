@@ -249,7 +249,7 @@ impl Worker {
             Connection { mailbox: Arc::new(mailbox), outcomes: outcomes_rx }
         });
         if let Err(job) = pool_submit(&connection.mailbox, job) {
-            self.ready.push_back(unrunnable(job));
+            self.ready.push_back(unrunnable(*job));
         }
     }
 
@@ -317,11 +317,12 @@ struct ThreadEntry {
 }
 
 /// Appends `job` to `mailbox` and makes sure a pool thread will run it. `Err(job)` when the
-/// library is shutting down or no thread could be started and none runs.
-fn pool_submit(mailbox: &Arc<Mailbox>, job: Job) -> Result<(), Job> {
+/// library is shutting down or no thread could be started and none runs (boxed: only that rare
+/// path pays for moving a whole job).
+fn pool_submit(mailbox: &Arc<Mailbox>, job: Job) -> Result<(), Box<Job>> {
     let mut pool = lock(&POOL);
     if pool.shutdown {
-        return Err(job);
+        return Err(Box::new(job));
     }
     let mut state = lock(&mailbox.state);
     state.jobs.push_back(job);
@@ -359,7 +360,7 @@ fn pool_submit(mailbox: &Arc<Mailbox>, job: Job) -> Result<(), Job> {
             if state.jobs.is_empty() {
                 *lock(&mailbox.busy) = None;
             }
-            Err(job)
+            Err(Box::new(job))
         }
     }
 }
@@ -623,33 +624,12 @@ mod tests {
         assert!(matches!(&out[1], Outcome::Added { port: 47000, proto, .. } if proto == "UDP"));
     }
 
-    /// Reads one HTTP request with its body (by its Content-Length).
-    fn read_http_request(stream: &mut std::net::TcpStream) -> String {
-        use std::io::Read;
-        let mut request = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let read = stream.read(&mut buf).unwrap();
-            assert!(read > 0, "the client closed before its request was complete");
-            request.extend_from_slice(&buf[..read]);
-            let text = String::from_utf8_lossy(&request).into_owned();
-            let Some(head_end) = text.find("\r\n\r\n") else { continue };
-            let length: usize = text
-                .lines()
-                .find_map(|line| line.strip_prefix("Content-Length: "))
-                .map_or(0, |value| value.trim().parse().unwrap());
-            if request.len() >= head_end + 4 + length {
-                return text;
-            }
-        }
-    }
-
     #[test]
     fn queued_calls_to_one_router_find_their_connection_open_before_the_previous_answer() {
         use std::io::Write;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let hand = gdnat_simgw::hand::HandRouter::bind_loopback().unwrap();
         let service = "urn:schemas-upnp-org:service:WANIPConnection:1";
-        let gateway = Gateway::new(format!("http://{}/ctl", listener.local_addr().unwrap()), service, "127.0.0.1");
+        let gateway = Gateway::new(hand.url("/ctl"), service, "127.0.0.1");
         const CALLS: usize = 3;
         let router = std::thread::spawn(move || {
             let body = format!(
@@ -657,26 +637,13 @@ mod tests {
                  <u:AddPortMappingResponse xmlns:u=\"{service}\"/></s:Body></s:Envelope>"
             );
             let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-            let accept = |within: Duration| {
-                listener.set_nonblocking(true).unwrap();
-                let until = Instant::now() + within;
-                loop {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            stream.set_nonblocking(false).unwrap();
-                            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                            return Some(stream);
-                        }
-                        Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(1)),
-                        Err(_) => return None,
-                    }
-                }
-            };
+            let accept = |within: Duration| hand.accept_within(within);
             // Whether the next call's connection was there before each answer went out.
             let mut opened_ahead = Vec::new();
             let mut current = accept(Duration::from_secs(10)).expect("the first call connects");
             for call in 0..CALLS {
-                assert!(read_http_request(&mut current).contains("AddPortMapping"));
+                let request = gdnat_simgw::hand::read_request(&mut current).expect("a whole request");
+                assert!(request.header("SOAPAction").is_some_and(|action| action.contains("#AddPortMapping")), "{request:?}");
                 let next = if call + 1 < CALLS { accept(Duration::from_secs(2)) } else { None };
                 opened_ahead.push(next.is_some());
                 current.write_all(answer.as_bytes()).unwrap();

@@ -25,6 +25,7 @@ mod config;
 mod description;
 mod faults;
 mod gateway;
+pub mod hand;
 mod http;
 mod netns;
 pub mod pmp;

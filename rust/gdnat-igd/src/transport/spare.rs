@@ -111,9 +111,11 @@ pub(crate) fn take(target: &Endpoint) -> Option<(TcpStream, Turn)> {
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::net::TcpStream;
     use std::thread::{self, JoinHandle};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+
+    use gdnat_simgw::hand::{read_request, HandRouter};
 
     use super::*;
     use crate::cancel::CancelToken;
@@ -122,41 +124,30 @@ mod tests {
     use crate::types::HttpLimits;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    const WAIT: Duration = Duration::from_secs(5);
 
-    /// A router the test drives by hand: its URL and its listener.
-    fn router() -> (String, TcpListener) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/ctl/IPConn", listener.local_addr().unwrap());
-        (url, listener)
+    /// A router the test drives by hand, and the control URL the client calls.
+    fn router() -> (HandRouter, String) {
+        let router = HandRouter::bind_loopback().unwrap();
+        let url = router.url("/ctl/IPConn");
+        (router, url)
     }
 
-    /// The next connection, waiting at most `within`; `None` when none came.
-    fn accept_within(listener: &TcpListener, within: Duration) -> Option<TcpStream> {
-        listener.set_nonblocking(true).unwrap();
-        let until = Instant::now() + within;
-        loop {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).unwrap();
-                    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                    return Some(stream);
-                }
-                Err(_) if Instant::now() < until => thread::sleep(Duration::from_millis(1)),
-                Err(_) => return None,
-            }
-        }
+    /// The next connection, which must come within 5 s.
+    fn accept(router: &HandRouter, what: &str) -> TcpStream {
+        router.accept_within(WAIT).unwrap_or_else(|| panic!("no connection: {what}"))
     }
 
-    /// Reads one GET request (up to its blank line).
-    fn read_request(stream: &mut TcpStream) -> String {
-        let mut request = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !request.ends_with(b"\r\n\r\n") {
-            let read = stream.read(&mut buf).unwrap();
-            assert!(read > 0, "the client closed before its request was complete");
-            request.extend_from_slice(&buf[..read]);
-        }
-        String::from_utf8_lossy(&request).into_owned()
+    /// Reads the GET request on `stream`, which must come whole.
+    fn read_get(stream: &mut TcpStream) {
+        let request = read_request(stream).expect("a whole request");
+        assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/ctl/IPConn"));
+    }
+
+    /// Reads the request on `stream` and answers `200 ok`, then closes, as a router does.
+    fn answer(mut stream: TcpStream) {
+        read_get(&mut stream);
+        stream.write_all(OK).unwrap();
     }
 
     /// Two GETs of `url` on one client thread, the first announcing the second when `announce`.
@@ -176,88 +167,76 @@ mod tests {
         })
     }
 
+    /// Both exchanges of [`two_calls`] answered `ok`.
+    fn both_answered(client: JoinHandle<(bool, Vec<Result<HttpResponse, RequestError>>)>) -> bool {
+        let (held, results) = client.join().unwrap();
+        assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.body == b"ok")), "{results:?}");
+        held
+    }
+
     #[test]
     fn the_next_connection_is_open_before_the_first_answer_and_carries_the_next_request() {
-        let (url, listener) = router();
+        let (router, url) = router();
         let client = two_calls(&url, true);
-        let mut first = accept_within(&listener, Duration::from_secs(5)).expect("the first exchange connects");
-        read_request(&mut first);
-        let mut second = accept_within(&listener, Duration::from_secs(5)).expect("the next connection, opened before any answer");
+        let mut first = accept(&router, "the first exchange");
+        read_get(&mut first);
+        let second = accept(&router, "the next connection, opened before any answer");
         first.write_all(OK).unwrap();
         drop(first);
-        assert!(read_request(&mut second).starts_with("GET /ctl/IPConn HTTP/1.1\r\n"));
-        second.write_all(OK).unwrap();
-        drop(second);
-        let (held, results) = client.join().unwrap();
-        assert!(held);
-        assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.body == b"ok")), "{results:?}");
-        assert!(accept_within(&listener, Duration::from_millis(50)).is_none(), "two connections for two exchanges");
-        assert_eq!(gate::in_flight(&url[7..url.find("/ctl").unwrap()]), 0, "every turn given back");
+        answer(second);
+        assert!(both_answered(client), "a spare was held between the exchanges");
+        assert!(router.accept_within(Duration::from_millis(50)).is_none(), "two connections for two exchanges");
+        assert_eq!(gate::in_flight(&router.addr().to_string()), 0, "every turn given back");
     }
 
     #[test]
     fn without_an_announcement_no_connection_is_opened_ahead() {
-        let (url, listener) = router();
+        let (router, url) = router();
         let client = two_calls(&url, false);
-        let mut first = accept_within(&listener, Duration::from_secs(5)).unwrap();
-        read_request(&mut first);
-        assert!(accept_within(&listener, Duration::from_millis(100)).is_none(), "a connection before the first answer");
+        let mut first = accept(&router, "the first exchange");
+        read_get(&mut first);
+        assert!(router.accept_within(Duration::from_millis(100)).is_none(), "a connection before the first answer");
         first.write_all(OK).unwrap();
         drop(first);
-        let mut second = accept_within(&listener, Duration::from_secs(5)).unwrap();
-        read_request(&mut second);
-        second.write_all(OK).unwrap();
-        drop(second);
-        let (held, results) = client.join().unwrap();
-        assert!(!held);
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        answer(accept(&router, "the second exchange"));
+        assert!(!both_answered(client), "no spare was held");
     }
 
     #[test]
     fn a_spare_the_router_closed_while_idle_is_replaced_by_a_new_connection() {
-        let (url, listener) = router();
+        let (router, url) = router();
         let client = two_calls(&url, true);
-        let mut first = accept_within(&listener, Duration::from_secs(5)).unwrap();
-        read_request(&mut first);
-        let idle = accept_within(&listener, Duration::from_secs(5)).expect("the spare");
-        drop(idle); // an idle timeout on the router
+        let mut first = accept(&router, "the first exchange");
+        read_get(&mut first);
+        drop(accept(&router, "the spare")); // an idle timeout on the router
         thread::sleep(Duration::from_millis(20)); // the close reaches the client before the answer
         first.write_all(OK).unwrap();
         drop(first);
-        let mut fresh = accept_within(&listener, Duration::from_secs(5)).expect("a new connection for the second exchange");
-        read_request(&mut fresh);
-        fresh.write_all(OK).unwrap();
-        drop(fresh);
-        let (_, results) = client.join().unwrap();
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        answer(accept(&router, "a new connection for the second exchange"));
+        both_answered(client);
     }
 
     #[test]
     fn a_spare_dropped_as_the_request_went_out_is_replaced_at_once() {
         // The router closes the spare without an answer just as the request arrives: without
         // the immediate retry this is EmptyBody, which is never retried.
-        let (url, listener) = router();
+        let (router, url) = router();
         let client = two_calls(&url, true);
-        let mut first = accept_within(&listener, Duration::from_secs(5)).unwrap();
-        read_request(&mut first);
-        let mut spare = accept_within(&listener, Duration::from_secs(5)).expect("the spare");
+        let mut first = accept(&router, "the first exchange");
+        read_get(&mut first);
+        let mut spare = accept(&router, "the spare");
         first.write_all(OK).unwrap();
         drop(first);
-        read_request(&mut spare);
+        read_get(&mut spare);
         drop(spare);
-        let mut fresh = accept_within(&listener, Duration::from_secs(5)).expect("the request sent again on a new connection");
-        read_request(&mut fresh);
-        fresh.write_all(OK).unwrap();
-        drop(fresh);
-        let (_, results) = client.join().unwrap();
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        answer(accept(&router, "the request sent again on a new connection"));
+        both_answered(client);
     }
 
     #[test]
     fn a_spare_for_another_router_is_closed_and_its_turn_given_back() {
-        let (url_a, listener_a) = router();
-        let (url_b, listener_b) = router();
-        let key_a = url_a[7..url_a.find("/ctl").unwrap()].to_string();
+        let (router_a, url_a) = router();
+        let (router_b, url_b) = router();
         let client = thread::spawn(move || {
             let cancel = CancelToken::new();
             expect_next(Some(&url_a));
@@ -266,19 +245,17 @@ mod tests {
             let second = http::get(&url_b, &HttpLimits::default(), &cancel);
             (held, first, second, is_held())
         });
-        for _ in 0..2 {
-            let mut stream = accept_within(&listener_b, Duration::from_secs(5)).unwrap();
-            read_request(&mut stream);
-            stream.write_all(OK).unwrap();
+        for exchange in ["the first exchange with B", "the second exchange with B"] {
+            answer(accept(&router_b, exchange));
         }
         let (held, first, second, held_after) = client.join().unwrap();
         assert!(held && !held_after, "a spare for A was held, then closed by the exchange with B");
         assert!(first.is_ok() && second.is_ok());
-        assert_eq!(gate::in_flight(&key_a), 0, "the spare's turn at A was given back");
+        assert_eq!(gate::in_flight(&router_a.addr().to_string()), 0, "the spare's turn at A was given back");
         // Linux queues a connection reset before it was accepted and accept returns it;
         // Windows (and Wine) drops it from the queue, so there A never sees the spare.
         if cfg!(target_os = "linux") {
-            let mut closed = accept_within(&listener_a, Duration::from_secs(5)).expect("the spare had reached A");
+            let mut closed = accept(&router_a, "the spare had reached A");
             let read = closed.read(&mut [0u8; 16]).map_err(|e| e.kind());
             assert_eq!(read, Err(std::io::ErrorKind::ConnectionReset), "A sees it reset");
         }
@@ -286,8 +263,8 @@ mod tests {
 
     #[test]
     fn release_closes_the_spare_and_gives_its_turn_back() {
-        let (url, listener) = router();
-        let key = url[7..url.find("/ctl").unwrap()].to_string();
+        let (router, url) = router();
+        let key = router.addr().to_string();
         let (held_tx, held_rx) = std::sync::mpsc::channel();
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let client = thread::spawn(move || {
@@ -298,10 +275,7 @@ mod tests {
             release();
             (result, is_held())
         });
-        let mut first = accept_within(&listener, Duration::from_secs(5)).unwrap();
-        read_request(&mut first);
-        first.write_all(OK).unwrap();
-        drop(first);
+        answer(accept(&router, "the exchange"));
         assert!(held_rx.recv().unwrap());
         assert_eq!(gate::in_flight(&key), 1, "the spare holds a turn");
         go_tx.send(()).unwrap();
