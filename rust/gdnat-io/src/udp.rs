@@ -162,7 +162,7 @@ pub struct Request<'a> {
     /// When to resend and when to give up.
     pub schedule: Retransmit,
     /// The largest answer accepted; larger datagrams are dropped (counted in
-    /// [`Answer::dropped`]).
+    /// [`Answer::dropped`], except on Windows: see there).
     pub max_answer: usize,
     /// Which senders are heard.
     pub source: SourceFilter,
@@ -178,7 +178,8 @@ pub struct Answer {
     /// Datagrams sent, the first included.
     pub sends: u32,
     /// Datagrams received and dropped: wrong sender, too large, or refused by the caller's
-    /// check.
+    /// check. On Windows a datagram too large is skipped uncounted: Windows reports it as an
+    /// error, without its sender ([`recv_until`]).
     pub dropped: u32,
     /// From the first send to the answer.
     pub elapsed: Duration,
@@ -355,7 +356,9 @@ mod tests {
 
         let (to, server) = responder(0, vec![b"far too long".to_vec(), b"no".to_vec(), b"yes".to_vec()], None);
         let answer = exchange(&client, &request(to, fast(2000)), &waiter, &mut |data, _| data != b"no").unwrap();
-        assert_eq!((answer.data.as_slice(), answer.dropped), (&b"yes"[..], 2));
+        // "far too long" and "no"; Windows skips the datagram too large unseen ([`recv_until`]).
+        let dropped = if cfg!(windows) { 1 } else { 2 };
+        assert_eq!((answer.data.as_slice(), answer.dropped), (&b"yes"[..], dropped));
         server.join().unwrap();
     }
 
