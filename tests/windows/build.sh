@@ -4,7 +4,7 @@
 #   tests/windows/build.sh [--release] [--tests] [--toolchain auto|rustup|debian]
 #
 #   --release    release profile (default: debug)
-#   --tests      also build the core's test programs (gdnat-io, gdnat-igd, gdnat-simgw, gdnat-cli) for
+#   --tests      also build the core crates' test programs (every crate but gdnat-godot) for
 #                tests/wine/run-tests.sh (debug only)
 #   --toolchain  where the Windows standard library comes from:
 #                rustup  the rustup target x86_64-pc-windows-gnu (added when missing)
@@ -76,7 +76,7 @@ if [ "$toolchain" = rustup ]; then
     export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=$LINKER
     cargo build "${flags[@]}" -p gdnat-godot -p gdnat-cli -p gdnat-simgw
     if [ "$tests" = yes ]; then
-        cargo test "${flags[@]}" -p gdnat-io -p gdnat-igd -p gdnat-simgw -p gdnat-cli --no-run
+        cargo test "${flags[@]}" -p gdnat-io -p gdnat-igd -p gdnat-simgw -p gdnat-cli -p gdnat-pcp -p gdnat-stun -p gdnat-rendezvous -p gdnat-mapper -p gdnat-punch --no-run
     fi
     out="$TARGET_DIR/$TRIPLE/$profile"
 else
@@ -106,7 +106,7 @@ else
     }
     debian_cargo build "${flags[@]}" -p gdnat-godot -p gdnat-cli -p gdnat-simgw
     if [ "$tests" = yes ]; then
-        debian_cargo test "${flags[@]}" -p gdnat-io -p gdnat-igd -p gdnat-simgw -p gdnat-cli --no-run
+        debian_cargo test "${flags[@]}" -p gdnat-io -p gdnat-igd -p gdnat-simgw -p gdnat-cli -p gdnat-pcp -p gdnat-stun -p gdnat-rendezvous -p gdnat-mapper -p gdnat-punch --no-run
     fi
     out="$DEB_TARGET/$TRIPLE/$profile"
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The core's unit and simulated-gateway tests (gdnat-io, gdnat-igd, gdnat-simgw, gdnat-cli), cross-compiled
+# The core crates' unit and simulated-gateway tests (every crate but gdnat-godot), cross-compiled
 # for Windows (tests/windows/build.sh --tests) and run under Wine 10, as root, in a fresh network
 # namespace of their own (tests/lib/isolated.sh: only lo, multicast looped back), including the
 # multicast SSDP tests that `cargo test` ignores by default.
@@ -47,7 +47,7 @@ for line in "${KNOWN[@]}"; do
 done
 
 passed=0; failed=0
-cargo_flags=(--locked --offline --target "$TRIPLE" -p gdnat-io -p gdnat-igd -p gdnat-simgw -p gdnat-cli --lib --bins --tests)
+cargo_flags=(--locked --offline --target "$TRIPLE" -p gdnat-io -p gdnat-igd -p gdnat-simgw -p gdnat-cli -p gdnat-pcp -p gdnat-stun -p gdnat-rendezvous -p gdnat-mapper -p gdnat-punch --lib --bins --tests)
 t0=$SECONDS
 # Output goes to a file, not a pipe: Wine's helper processes (winedevice.exe) inherit the first
 # program's stdout and live as long as the wineserver, so a pipe would never end.
