@@ -440,3 +440,58 @@ fn a_late_router_is_left_alone_once_discovery_returned() {
     assert!(late_requests[0].starts_with("GET "), "{late_requests:?}");
     gw.stop();
 }
+
+/// A relay on 127.0.0.1 between discover() and the gateway at `to` that loses the first
+/// `lose` M-SEARCHes (as a router's SSDP socket does when a burst of searches fills it) and
+/// passes everything else both ways. Returns its address and, when it stops (after `for_how_long`),
+/// how many datagrams came from the client.
+fn lossy_relay(to: SocketAddr, lose: usize, for_how_long: Duration) -> (SocketAddr, thread::JoinHandle<usize>) {
+    let relay = UdpSocket::bind("127.0.0.1:0").unwrap();
+    relay.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let addr = relay.local_addr().unwrap();
+    let handle = thread::spawn(move || {
+        let until = Instant::now() + for_how_long;
+        let mut buffer = [0u8; 4096];
+        let (mut client, mut searches) = (None, 0);
+        while Instant::now() < until {
+            let Ok((len, from)) = relay.recv_from(&mut buffer) else { continue };
+            if from == to {
+                if let Some(client) = client {
+                    relay.send_to(&buffer[..len], client).unwrap();
+                }
+                continue;
+            }
+            client = Some(from);
+            searches += 1;
+            if searches > lose {
+                relay.send_to(&buffer[..len], to).unwrap();
+            }
+        }
+        searches
+    });
+    (addr, handle)
+}
+
+#[test]
+#[ignore = "sends SSDP: run in an isolated namespace (tests/lib/isolated.sh)"]
+fn searches_are_sent_again_while_nothing_answers_and_a_lost_round_is_recovered() {
+    require_isolated_namespace();
+    let round = gdnat_igd::proto::ssdp::IGD_SEARCH_TARGETS.len();
+
+    // Nothing answers: the first round and both resends go out within the timeout.
+    let (silent, searches) = lossy_relay("127.0.0.1:9".parse().unwrap(), usize::MAX, Duration::from_millis(1500));
+    let (result, _) = run(&options(silent, 1000));
+    assert!(matches!(result, Err(DiscoverError::NoDevices { .. })), "{result:?}");
+    assert_eq!(searches.join().unwrap(), 3 * round, "three rounds of {round} searches");
+
+    // The router loses the whole first round: the resend finds it, well within the timeout.
+    let gw = start("igd2-public");
+    let (lossy, searches) = lossy_relay(gw.ssdp_addr(), round, Duration::from_millis(1500));
+    let start = Instant::now();
+    let (result, _) = run(&options(lossy, 1000));
+    let devices = result.expect("found on the resend");
+    assert_eq!((devices.len(), devices[0].status), (1, DeviceStatus::ConnectedPublic));
+    assert!(start.elapsed() < Duration::from_millis(1000), "found before the timeout ({:?})", start.elapsed());
+    assert_eq!(searches.join().unwrap(), 2 * round, "the answer to the second round stopped the resends");
+    gw.stop();
+}

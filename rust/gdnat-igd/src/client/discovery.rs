@@ -29,11 +29,16 @@ const RETURN_RESERVE: Duration = Duration::from_millis(1);
 const CANCEL_GRACE: Duration = Duration::from_millis(5);
 /// Most devices kept (and validated) from one discovery.
 const MAX_DEVICES: usize = 32;
+/// When the M-SEARCHes are sent again, counted from the first send, while no SSDP answer has
+/// come (UDP is lossy, and a router's SSDP socket drops searches when many arrive at once).
+/// Routers answer within about 50 ms on a LAN; any answer stops the resends. Only those
+/// before the discovery's end are sent.
+const RESEND_AFTER: [Duration; 2] = [Duration::from_millis(250), Duration::from_millis(750)];
 
 /// Discover UPnP devices and validate each one on its own.
 ///
 /// Sends the search targets together (to the multicast group and, unless turned off, unicast
-/// to the default gateway), collects answers until the first valid gateway plus
+/// to the default gateway), and again at [`RESEND_AFTER`] while nothing has answered, collects answers until the first valid gateway plus
 /// `options.settle`, or earlier once every validation is in and the network has been quiet for
 /// `options.quiet` (see [`discovery_end`]; never past `options.timeout`: the wait ends 1 ms
 /// before it, so that the call returns within it), validates every kept device, and calls
@@ -68,12 +73,15 @@ pub fn discover(
         multicast_if: options.multicast_if.as_deref(),
     })?;
     let waiter = Waiter::new(cancel).map_err(|e| DiscoverError::Socket { stage: "creating the poller", detail: e.to_string() })?;
+    let searched_at = Instant::now();
     send_searches(&socket, options)?;
+    let mut resends = RESEND_AFTER.iter().map(|after| searched_at + *after);
 
     let mut session = Session::new(options, requested_at, waiter.waker());
     let mut buffer = [0u8; MAX_DATAGRAM];
     let mut gateway_found_at: Option<Instant> = None;
     let mut last_answer_at: Option<Instant> = None;
+    let mut next_resend = resends.next();
     loop {
         if cancel.is_cancelled() {
             return Err(DiscoverError::Cancelled);
@@ -86,11 +94,22 @@ pub fn discover(
             options,
             deadline,
         );
-        if Instant::now() >= end {
+        let now = Instant::now();
+        if now >= end {
             break;
         }
-        // Ends with a datagram, at `end`, or when a validation hands in its result.
-        if let Some((len, from)) = socket.recv_until(&mut buffer, end, &waiter)? {
+        if last_answer_at.is_some() {
+            next_resend = None;
+        }
+        if next_resend.is_some_and(|at| now >= at) {
+            // The first round went out; a failed resend changes nothing of what follows.
+            let _ = send_searches(&socket, options);
+            next_resend = resends.next();
+        }
+        // Ends with a datagram, at `end` or the next resend, or when a validation hands in
+        // its result.
+        let wake_at = next_resend.map_or(end, |at| at.min(end));
+        if let Some((len, from)) = socket.recv_until(&mut buffer, wake_at, &waiter)? {
             last_answer_at = Some(Instant::now());
             session.answer(&buffer[..len], from);
         }
