@@ -637,24 +637,23 @@ mod tests {
                  <u:AddPortMappingResponse xmlns:u=\"{service}\"/></s:Body></s:Envelope>"
             );
             let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-            let accept = |within: Duration| hand.accept_within(within);
             // Whether the next call's connection was there before each answer went out.
             let mut opened_ahead = Vec::new();
-            let mut current = accept(Duration::from_secs(10)).expect("the first call connects");
+            let mut current = hand.accept_within(Duration::from_secs(10)).expect("the first call connects");
             for call in 0..CALLS {
                 let request = gdnat_simgw::hand::read_request(&mut current).expect("a whole request");
                 assert!(request.header("SOAPAction").is_some_and(|action| action.contains("#AddPortMapping")), "{request:?}");
-                let next = if call + 1 < CALLS { accept(Duration::from_secs(2)) } else { None };
+                let next = if call + 1 < CALLS { hand.accept_within(Duration::from_secs(2)) } else { None };
                 opened_ahead.push(next.is_some());
                 current.write_all(answer.as_bytes()).unwrap();
                 drop(std::mem::replace(&mut current, match next {
                     Some(next) => next,
-                    None if call + 1 < CALLS => accept(Duration::from_secs(10)).expect("the next call connects"),
+                    None if call + 1 < CALLS => hand.accept_within(Duration::from_secs(10)).expect("the next call connects"),
                     None => break,
                 }));
             }
             // Nothing is left open for a call that never comes.
-            (opened_ahead, accept(Duration::from_millis(100)).is_none())
+            (opened_ahead, hand.accept_within(Duration::from_millis(100)).is_none())
         });
         let mut worker = Worker::default();
         for port in 0..CALLS as u16 {

@@ -38,11 +38,11 @@ const RESEND_AFTER: [Duration; 2] = [Duration::from_millis(250), Duration::from_
 /// Discover UPnP devices and validate each one on its own.
 ///
 /// Sends the search targets together (to the multicast group and, unless turned off, unicast
-/// to the default gateway), and again at [`RESEND_AFTER`] while nothing has answered, collects answers until the first valid gateway plus
-/// `options.settle`, or earlier once every validation is in and the network has been quiet for
-/// `options.quiet` (see [`discovery_end`]; never past `options.timeout`: the wait ends 1 ms
-/// before it, so that the call returns within it), validates every kept device, and calls
-/// `on_device` as each one is classified. Returns the devices in the engine's order (most
+/// to the default gateway), and again at [`RESEND_AFTER`] while nothing has answered, collects
+/// answers until the first valid gateway plus `options.settle`, or earlier once every
+/// validation is in and the network has been quiet for `options.quiet` (see [`discovery_end`];
+/// never past `options.timeout`: the wait ends 1 ms before it, so that the call returns within
+/// it), validates every kept device, and calls `on_device` as each one is classified. Returns the devices in the engine's order (most
 /// recent answer first). `Err(NoDevices)` when nothing answered; `Ok` with an empty list when
 /// answers came but none passed the filter.
 ///
@@ -74,7 +74,7 @@ pub fn discover(
     })?;
     let waiter = Waiter::new(cancel).map_err(|e| DiscoverError::Socket { stage: "creating the poller", detail: e.to_string() })?;
     let searched_at = Instant::now();
-    send_searches(&socket, options)?;
+    let unicast_gateway = send_searches(&socket, options)?;
     let mut resends = RESEND_AFTER.iter().map(|after| searched_at + *after);
 
     let mut session = Session::new(options, requested_at, waiter.waker());
@@ -102,8 +102,7 @@ pub fn discover(
             next_resend = None;
         }
         if next_resend.is_some_and(|at| now >= at) {
-            // The first round went out; a failed resend changes nothing of what follows.
-            let _ = send_searches(&socket, options);
+            resend_searches(&socket, options, unicast_gateway);
             next_resend = resends.next();
         }
         // Ends with a datagram, at `end` or the next resend, or when a validation hands in
@@ -156,30 +155,46 @@ fn later(instant: Instant, duration: Duration) -> Instant {
 
 /// Sends one M-SEARCH per target and destination (see [`search_destinations`]); fails only
 /// when every send failed. The multicast searches go out first; the default-gateway lookup
-/// (a netlink / routing-socket query) happens after them so that it delays nothing.
-fn send_searches(socket: &SsdpSocket, options: &DiscoverOptions) -> Result<(), DiscoverError> {
+/// (a netlink / routing-socket query) happens after them so that it delays nothing. Returns
+/// the gateway searched unicast, which the resends reuse ([`resend_searches`]).
+fn send_searches(socket: &SsdpSocket, options: &DiscoverOptions) -> Result<Option<Ipv4Addr>, DiscoverError> {
+    let mut outcome = (0, None);
+    send_round(socket, options, search_destinations(options, None), &mut outcome);
+    let gateway = unicast_search_gateway(options);
+    if let Some(gateway) = gateway {
+        send_round(socket, options, vec![unicast_destination(gateway)], &mut outcome);
+    }
+    match outcome {
+        (0, Some(error)) => Err(error),
+        _ => Ok(gateway),
+    }
+}
+
+/// Sends the searches of [`send_searches`] again, to the same destinations (`gateway`: the one
+/// it searched unicast, not looked up again). A failed resend is ignored: the first round went
+/// out, and what follows does not depend on it.
+fn resend_searches(socket: &SsdpSocket, options: &DiscoverOptions, gateway: Option<Ipv4Addr>) {
+    send_round(socket, options, search_destinations(options, gateway), &mut (0, None));
+}
+
+/// Sends one M-SEARCH per target to each of `destinations`, counting the datagrams sent and
+/// keeping the last error in `(sent, last_error)`.
+fn send_round(
+    socket: &SsdpSocket,
+    options: &DiscoverOptions,
+    destinations: Vec<(String, SocketAddr)>,
+    (sent, last_error): &mut (usize, Option<DiscoverError>),
+) {
     let targets = ssdp::search_targets(&options.device_filter);
     let mx = ssdp::mx_for_timeout(options.timeout);
-    let mut last_error = None;
-    let mut sent = 0;
-    let mut send_all = |destinations: Vec<(String, SocketAddr)>| {
-        for (host_header, destination) in destinations {
-            for target in targets {
-                let datagram = ssdp::build_msearch(&host_header, target, mx);
-                match socket.send_to(datagram.as_bytes(), destination) {
-                    Ok(()) => sent += 1,
-                    Err(error) => last_error = Some(error),
-                }
+    for (host_header, destination) in destinations {
+        for target in targets {
+            let datagram = ssdp::build_msearch(&host_header, target, mx);
+            match socket.send_to(datagram.as_bytes(), destination) {
+                Ok(()) => *sent += 1,
+                Err(error) => *last_error = Some(error),
             }
         }
-    };
-    send_all(search_destinations(options, None));
-    if let Some(gateway) = unicast_search_gateway(options) {
-        send_all(vec![unicast_destination(gateway)]);
-    }
-    match last_error {
-        Some(error) if sent == 0 => Err(error),
-        _ => Ok(()),
     }
 }
 
